@@ -1,0 +1,198 @@
+// post-ca: the certificate authority of a POST deployment.
+//
+//   post-ca init --dir D [--name NAME]             make a CA key pair (D/ca.key, D/ca.cert)
+//   post-ca issue-node --ca D --out DIR [...]      make a node key pair and certificate
+//   post-ca show FILE                              print a certificate
+//
+// Keys are written with mode 0600; directories holding them with 0700.
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "host/core/certificate.h"
+#include "host/core/crypto.h"
+#include "host/core/errors.h"
+#include "host/core/proto/identity.pb.h"
+
+namespace fs = std::filesystem;
+using namespace post;
+
+namespace {
+
+constexpr std::int64_t kSecondsPerDay = 86400;
+
+int fail(const std::string& message) {
+  std::cerr << "post-ca: " << message << "\n";
+  return 1;
+}
+
+// Creates `dir` (and parents) with mode 0700 if it does not exist.
+Status make_private_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    return make_error(CoreErrc::kIoError, "cannot create " + dir.string() + ": " + ec.message());
+  ::chmod(dir.c_str(), 0700);
+  return ok_status();
+}
+
+bool exists_any(const std::vector<fs::path>& paths, std::string& which) {
+  for (const auto& p : paths) {
+    if (fs::exists(p)) {
+      which = p.string();
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string format_time(std::int64_t unix_seconds) {
+  std::time_t t = unix_seconds;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+int cmd_init(const fs::path& dir, const std::string& name, bool force) {
+  std::string existing;
+  if (!force && exists_any({dir / "ca.key", dir / "ca.cert"}, existing)) {
+    return fail(existing + " exists; refusing to replace a CA (use --force to overwrite)");
+  }
+  if (auto s = make_private_dir(dir); !s.ok()) return fail(s.error().message);
+  auto ca = create_ca(name, wall_clock_seconds());
+  if (!ca.ok()) return fail(ca.error().to_string());
+  if (auto s = write_private_key((dir / "ca.key").string(), KeyKind::kCa, ca->signing_key);
+      !s.ok()) {
+    return fail(s.error().message);
+  }
+  if (auto s = write_file((dir / "ca.cert").string(),
+                          armor(kCaCertificateLabel, ca->certificate.encoded), false);
+      !s.ok()) {
+    return fail(s.error().message);
+  }
+  std::cout << "created CA \"" << name << "\" in " << dir.string() << "\n"
+            << "  key id      " << to_hex(ca->certificate.key_id()) << "\n"
+            << "  private key " << (dir / "ca.key").string() << " (mode 0600: keep it offline)\n"
+            << "  certificate " << (dir / "ca.cert").string() << " (give it to every node)\n";
+  return 0;
+}
+
+int cmd_issue_node(const fs::path& ca_dir, const fs::path& out, const std::string& ring, int days,
+                   const std::string& node_id_hex, bool force) {
+  auto ca = load_ca(ca_dir.string());
+  if (!ca.ok()) return fail(ca.error().to_string());
+  std::string existing;
+  if (!force && exists_any({out / "node.key", out / "node.cert"}, existing)) {
+    return fail(existing + " exists; refusing to replace a node identity (use --force)");
+  }
+  Id node_id;
+  if (node_id_hex.empty()) {
+    node_id = Id::hash_of(crypto::random_bytes(32));
+  } else {
+    auto parsed = Id::from_hex(node_id_hex);
+    if (!parsed.ok()) return fail("--node-id: " + parsed.error().message);
+    node_id = *parsed;
+  }
+  auto keys = crypto::generate_signing_key();
+  std::int64_t now = wall_clock_seconds();
+  // Valid from a minute ago, so small clock differences between machines do not matter.
+  auto cert = issue_node_certificate(*ca, node_id, keys.public_key, ring, now - 60,
+                                     now + days * kSecondsPerDay);
+  if (!cert.ok()) return fail(cert.error().to_string());
+  if (auto s = make_private_dir(out); !s.ok()) return fail(s.error().message);
+  if (auto s = write_private_key((out / "node.key").string(), KeyKind::kNode, keys.private_key);
+      !s.ok()) {
+    return fail(s.error().message);
+  }
+  for (auto [name, label, bytes] :
+       {std::tuple{"node.cert", kNodeCertificateLabel, &cert->encoded},
+        std::tuple{"ca.cert", kCaCertificateLabel, &ca->certificate.encoded}}) {
+    if (auto s = write_file((out / name).string(), armor(label, *bytes), false); !s.ok()) {
+      return fail(s.error().message);
+    }
+  }
+  std::cout << "issued node " << node_id.to_hex() << "\n"
+            << "  ring        " << (ring.empty() ? "(global)" : ring) << "\n"
+            << "  valid until " << format_time(cert->not_after) << "\n"
+            << "  files       " << (out / "node.key").string() << ", "
+            << (out / "node.cert").string() << ", " << (out / "ca.cert").string() << "\n";
+  return 0;
+}
+
+int cmd_show(const fs::path& file) {
+  auto text = read_file(file.string());
+  if (!text.ok()) return fail(text.error().message);
+  if (text->find(kCaCertificateLabel) != std::string::npos) {
+    auto raw = dearmor(kCaCertificateLabel, *text);
+    if (!raw.ok()) return fail(file.string() + ": " + raw.error().message);
+    auto ca = parse_ca_certificate(*raw);
+    if (!ca.ok()) return fail(file.string() + ": " + ca.error().to_string());
+    std::cout << "CA certificate (self-signature valid)\n"
+              << "  name    " << ca->name << "\n"
+              << "  key id  " << to_hex(ca->key_id()) << "\n"
+              << "  created " << format_time(ca->created) << "\n";
+    return 0;
+  }
+  auto raw = dearmor(kNodeCertificateLabel, *text);
+  if (!raw.ok()) return fail(file.string() + ": not a POST certificate file");
+  // Shown without checking the issuer: show is for looking, a node checks on every link.
+  proto::SignedCertificate signed_cert;
+  proto::NodeCertificateBody body;
+  if (!signed_cert.ParseFromArray(raw->data(), static_cast<int>(raw->size())) ||
+      !body.ParseFromString(signed_cert.body())) {
+    return fail(file.string() + ": malformed node certificate");
+  }
+  std::cout << "node certificate (issuer signature not checked here)\n"
+            << "  node id    " << to_hex(as_bytes(body.node_id())) << "\n"
+            << "  ring       " << (body.ring().empty() ? "(global)" : body.ring()) << "\n"
+            << "  valid from " << format_time(body.not_before()) << "\n"
+            << "  valid to   " << format_time(body.not_after()) << "\n"
+            << "  issuer key " << to_hex(as_bytes(body.ca_key_id())) << "\n"
+            << "  serial     " << body.serial() << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"post-ca: certificate authority of a POST deployment"};
+  app.require_subcommand(1);
+
+  fs::path init_dir;
+  std::string init_name = "POST CA";
+  bool init_force = false;
+  auto* init = app.add_subcommand("init", "create a CA key pair and self-signed certificate");
+  init->add_option("--dir", init_dir, "directory for ca.key and ca.cert")->required();
+  init->add_option("--name", init_name, "the CA's name")->capture_default_str();
+  init->add_flag("--force", init_force, "overwrite an existing CA");
+
+  fs::path ca_dir, out_dir;
+  std::string ring, node_id_hex;
+  int days = 365;
+  bool issue_force = false;
+  auto* issue = app.add_subcommand("issue-node", "create a node key pair and certificate");
+  issue->add_option("--ca", ca_dir, "CA directory (from post-ca init)")->required();
+  issue->add_option("--out", out_dir, "directory for node.key, node.cert and ca.cert")->required();
+  issue->add_option("--ring", ring, "organisation ring name (default: the global ring)");
+  issue->add_option("--days", days, "validity in days")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 36500));
+  issue->add_option("--node-id", node_id_hex, "nodeId in hex (default: random, as the CA should)");
+  issue->add_flag("--force", issue_force, "overwrite an existing node identity");
+
+  fs::path show_file;
+  auto* show = app.add_subcommand("show", "print a certificate file");
+  show->add_option("file", show_file, "certificate file")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  if (*init) return cmd_init(init_dir, init_name, init_force);
+  if (*issue) return cmd_issue_node(ca_dir, out_dir, ring, days, node_id_hex, issue_force);
+  if (*show) return cmd_show(show_file);
+  return 1;
+}
