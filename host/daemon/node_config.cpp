@@ -1,0 +1,148 @@
+#include "host/daemon/node_config.h"
+
+#include <utility>
+
+#include "host/core/config.h"
+#include "host/core/errors.h"
+
+namespace post::daemon {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+
+// Timeouts below a millisecond only fire spuriously; above these bounds they no longer
+// detect anything an operator would wait for.
+constexpr net::Duration kMinTimeout = milliseconds(1);
+constexpr net::Duration kMaxConnectTimeout = minutes(10);
+constexpr net::Duration kMaxIdleTimeout = hours(24 * 7);
+
+bool is_wildcard(const net::Address& a) {
+  return a.ip == decltype(a.ip){} || (a.is_v4() && a.v4_host_order() == 0);
+}
+
+Result<net::Address> parse_address(std::string_view text) {
+  return net::Address::parse(text);
+}
+
+// An address other nodes can dial: not a wildcard, not port 0.
+Result<net::Address> parse_dialable_address(std::string_view text) {
+  POST_TRY_ASSIGN(net::Address address, net::Address::parse(text));
+  if (is_wildcard(address) || address.port == 0) {
+    return make_error(CoreErrc::kConfigBadValue,
+                      "'" + std::string(text) + "' cannot be dialled by other nodes");
+  }
+  return address;
+}
+
+// A file or directory path; relative ones resolve against `base_dir`.
+Result<std::filesystem::path> read_path(const config::Node& node, std::string_view key,
+                                        const std::filesystem::path& base_dir) {
+  POST_TRY_ASSIGN(std::string text, node.string(key));
+  if (text.empty()) return node.bad_value(key, "expected a path, got an empty string");
+  std::filesystem::path path(text);
+  if (path.is_relative() && !base_dir.empty()) path = base_dir / path;
+  return path;
+}
+
+Result<IdentityFiles> read_identity(const config::Node& root,
+                                    const std::filesystem::path& base_dir) {
+  POST_TRY_ASSIGN(config::Node node, root.child("identity"));
+  POST_TRY(node.allow_only_keys({"key", "certificate", "ca_certificate"}));
+  IdentityFiles identity;
+  POST_TRY_ASSIGN(identity.key, read_path(node, "key", base_dir));
+  POST_TRY_ASSIGN(identity.certificate, read_path(node, "certificate", base_dir));
+  POST_TRY_ASSIGN(identity.ca_certificate, read_path(node, "ca_certificate", base_dir));
+  return identity;
+}
+
+Result<LogConfig> read_log(const config::Node& root, const std::filesystem::path& base_dir) {
+  POST_TRY_ASSIGN(config::Node node, root.child_or_empty("log"));
+  POST_TRY(node.allow_only_keys({"level", "file"}));
+  LogConfig log;
+  POST_TRY_ASSIGN(
+      log.level,
+      node.choice_or("level", {"trace", "debug", "info", "warn", "error", "critical", "off"},
+                     log.level));
+  if (node.has("file")) {
+    POST_TRY_ASSIGN(log.file, read_path(node, "file", base_dir));
+  }
+  return log;
+}
+
+Result<TransportConfig> read_transport(const config::Node& root) {
+  POST_TRY_ASSIGN(config::Node node, root.child_or_empty("transport"));
+  POST_TRY(node.allow_only_keys(
+      {"send_queue_bytes", "handshake_timeout", "connect_timeout", "idle_timeout"}));
+  TransportConfig t;
+  POST_TRY_ASSIGN(std::int64_t queue,
+                  node.integer_or("send_queue_bytes", TransportConfig::kMinSendQueueBytes,
+                                  TransportConfig::kMaxSendQueueBytes, t.send_queue_bytes));
+  t.send_queue_bytes = static_cast<std::size_t>(queue);
+  POST_TRY_ASSIGN(t.handshake_timeout, node.duration_or("handshake_timeout", kMinTimeout,
+                                                        kMaxConnectTimeout, t.handshake_timeout));
+  POST_TRY_ASSIGN(t.connect_timeout, node.duration_or("connect_timeout", kMinTimeout,
+                                                      kMaxConnectTimeout, t.connect_timeout));
+  POST_TRY_ASSIGN(t.idle_timeout, node.duration_or("idle_timeout", net::Duration::zero(),
+                                                   kMaxIdleTimeout, t.idle_timeout));
+  return t;
+}
+
+Result<PastryConfig> read_pastry(const config::Node& root) {
+  POST_TRY_ASSIGN(config::Node node, root.child_or_empty("pastry"));
+  POST_TRY(node.allow_only_keys({"digit_bits", "leaf_set_size"}));
+  PastryConfig p;
+  POST_TRY_ASSIGN(std::int64_t digit_bits, node.integer_or("digit_bits", 1, 8, p.digit_bits));
+  POST_TRY_ASSIGN(std::int64_t leaf_set_size,
+                  node.integer_or("leaf_set_size", 2, 128, p.leaf_set_size));
+  if (leaf_set_size % 2 != 0) {
+    return node.bad_value("leaf_set_size", "must be even (half the leaf set on each side), got " +
+                                               std::to_string(leaf_set_size));
+  }
+  p.digit_bits = static_cast<int>(digit_bits);
+  p.leaf_set_size = static_cast<int>(leaf_set_size);
+  return p;
+}
+
+Result<NodeConfig> read_node_config(const config::Node& root,
+                                    const std::filesystem::path& base_dir) {
+  POST_TRY(root.allow_only_keys({"identity", "listen", "advertise", "bootstrap", "data_dir",
+                                 "admin", "log", "transport", "pastry"}));
+  NodeConfig c;
+  POST_TRY_ASSIGN(c.identity, read_identity(root, base_dir));
+  POST_TRY_ASSIGN(c.listen, root.parsed("listen", parse_address));
+  if (root.has("advertise")) {
+    POST_TRY_ASSIGN(c.advertise, root.parsed("advertise", parse_dialable_address));
+  } else if (is_wildcard(c.listen)) {
+    return root.bad_value("advertise", "required when listen is a wildcard address (" +
+                                           c.listen.to_string() +
+                                           "): give the address other nodes should dial");
+  } else {
+    c.advertise = c.listen;
+  }
+  POST_TRY_ASSIGN(c.bootstrap, root.parsed_list("bootstrap", parse_dialable_address));
+  POST_TRY_ASSIGN(c.data_dir, read_path(root, "data_dir", base_dir));
+  if (root.has("admin")) {
+    POST_TRY_ASSIGN(c.admin, root.parsed("admin", parse_address));
+  }
+  POST_TRY_ASSIGN(c.log, read_log(root, base_dir));
+  POST_TRY_ASSIGN(c.transport, read_transport(root));
+  POST_TRY_ASSIGN(c.pastry, read_pastry(root));
+  return c;
+}
+
+}  // namespace
+
+Result<NodeConfig> load_node_config(const std::filesystem::path& path) {
+  POST_TRY_ASSIGN(config::Node root, config::Node::load_file(path.string()));
+  return read_node_config(root, path.parent_path());
+}
+
+Result<NodeConfig> parse_node_config(std::string_view yaml, std::string_view name,
+                                     const std::filesystem::path& base_dir) {
+  POST_TRY_ASSIGN(config::Node root, config::Node::load_string(yaml, name));
+  return read_node_config(root, base_dir);
+}
+
+}  // namespace post::daemon

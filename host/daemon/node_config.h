@@ -1,0 +1,88 @@
+// NodeConfig: what `postd --config node.yaml` is told, read and checked in one place. Every
+// key is documented in config/node.example.yaml; a mistake anywhere (unknown key, missing
+// key, bad value) fails the whole load with an error naming the file, line and key.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "host/core/result.h"
+#include "host/net/address.h"
+#include "host/net/clock.h"
+
+namespace post::daemon {
+
+// Key, certificate and CA certificate files of this node (issued by post-ca).
+struct IdentityFiles {
+  std::filesystem::path key;
+  std::filesystem::path certificate;
+  std::filesystem::path ca_certificate;
+
+  friend bool operator==(const IdentityFiles&, const IdentityFiles&) = default;
+};
+
+struct LogConfig {
+  std::string level = "info";                 // trace, debug, info, warn, error, critical or off
+  std::optional<std::filesystem::path> file;  // also log here (appending); stderr always
+
+  friend bool operator==(const LogConfig&, const LogConfig&) = default;
+};
+
+struct TransportConfig {
+  static constexpr std::size_t kDefaultSendQueueBytes = std::size_t{16} << 20;
+  // The bounds keep one slow peer from holding more than a fraction of a desktop's memory,
+  // while still fitting several maximum-size frames.
+  static constexpr std::size_t kMinSendQueueBytes = std::size_t{64} << 10;
+  static constexpr std::size_t kMaxSendQueueBytes = std::size_t{1} << 30;
+
+  // Bytes queued towards one peer before sends to it are refused.
+  std::size_t send_queue_bytes = kDefaultSendQueueBytes;
+  net::Duration handshake_timeout = std::chrono::seconds(10);
+  net::Duration connect_timeout = std::chrono::seconds(5);
+  // A link idle this long is closed; zero keeps idle links open.
+  net::Duration idle_timeout = net::Duration::zero();
+
+  friend bool operator==(const TransportConfig&, const TransportConfig&) = default;
+};
+
+struct PastryConfig {
+  int digit_bits = 4;      // b: routing table rows hold 2^b entries
+  int leaf_set_size = 24;  // L: even, half on each side of the node
+
+  friend bool operator==(const PastryConfig&, const PastryConfig&) = default;
+};
+
+struct NodeConfig {
+  IdentityFiles identity;
+  net::Address listen;
+  // The address other nodes are told to use: `listen` unless set.
+  net::Address advertise;
+  // Nodes to join through; empty starts a new ring.
+  std::vector<net::Address> bootstrap;
+  std::filesystem::path data_dir;
+  std::optional<net::Address> admin;
+  LogConfig log;
+  TransportConfig transport;
+  PastryConfig pastry;
+
+  friend bool operator==(const NodeConfig&, const NodeConfig&) = default;
+};
+
+// Reads and checks the node configuration in the YAML file at `path`. Relative file and
+// directory paths in it resolve against the file's directory. Refuses unknown keys,
+// missing required keys, values of the wrong type or out of range, and an unspecified
+// advertise address when listening on a wildcard address; the error names the file, the
+// line and the key path (the CoreErrc::kConfig* codes, or kIoError for an unreadable file).
+Result<NodeConfig> load_node_config(const std::filesystem::path& path);
+
+// As load_node_config, for YAML text in memory: `name` stands for the file name in errors,
+// and relative paths resolve against `base_dir` (left relative when it is empty).
+Result<NodeConfig> parse_node_config(std::string_view yaml, std::string_view name,
+                                     const std::filesystem::path& base_dir);
+
+}  // namespace post::daemon

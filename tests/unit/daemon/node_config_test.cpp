@@ -1,0 +1,332 @@
+#include "host/daemon/node_config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <unistd.h>
+
+#include "host/core/errors.h"
+
+namespace post::daemon {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr std::string_view kMinimal =
+    "identity:\n"
+    "  key: node.key\n"
+    "  certificate: node.cert\n"
+    "  ca_certificate: ca.cert\n"
+    "listen: 127.0.0.1:4000\n"
+    "data_dir: data\n";
+
+net::Address address(std::string_view text) {
+  return net::Address::parse(text).value();
+}
+
+Result<NodeConfig> parse(std::string_view yaml) {
+  return parse_node_config(yaml, "node.yaml", "/etc/post");
+}
+
+std::string error_of(const Result<NodeConfig>& result) {
+  if (result.ok()) return "<no error>";
+  return result.error().message;
+}
+
+std::error_code code_of(const Result<NodeConfig>& result) {
+  if (result.ok()) return {};
+  return result.error().code;
+}
+
+// The minimal config with `extra` appended (top-level keys or whole sections).
+std::string minimal_with(std::string_view extra) {
+  return std::string(kMinimal) + std::string(extra);
+}
+
+// A directory of its own under the system temp dir, removed when the test ends.
+class TempDir {
+ public:
+  TempDir() {
+    path_ = std::filesystem::temp_directory_path() /
+            ("post_node_config_test_" + std::to_string(::getpid()) + "_" + std::to_string(next_++));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::filesystem::path& path() const { return path_; }
+
+  std::filesystem::path write(const std::string& name, std::string_view contents) const {
+    std::filesystem::path file = path_ / name;
+    std::ofstream(file) << contents;
+    return file;
+  }
+
+ private:
+  static inline int next_ = 0;
+  std::filesystem::path path_;
+};
+
+TEST(NodeConfig, FullConfigFileReadsIntoTheExpectedStruct) {
+  TempDir dir;
+  std::filesystem::path file = dir.write("node.yaml",
+                                         "identity:\n"
+                                         "  key: keys/node.key\n"
+                                         "  certificate: /abs/node.cert\n"
+                                         "  ca_certificate: ../ca.cert\n"
+                                         "listen: 0.0.0.0:4000\n"
+                                         "advertise: 192.0.2.7:4000\n"
+                                         "bootstrap: [192.0.2.8:4000, \"[2001:db8::1]:4001\"]\n"
+                                         "data_dir: data\n"
+                                         "admin: localhost:4100\n"
+                                         "log:\n"
+                                         "  level: debug\n"
+                                         "  file: postd.log\n"
+                                         "transport:\n"
+                                         "  send_queue_bytes: 1048576\n"
+                                         "  handshake_timeout: 2s\n"
+                                         "  connect_timeout: 500ms\n"
+                                         "  idle_timeout: 15m\n"
+                                         "pastry:\n"
+                                         "  digit_bits: 3\n"
+                                         "  leaf_set_size: 16\n");
+  auto config = load_node_config(file);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+
+  NodeConfig expected;
+  expected.identity.key = dir.path() / "keys/node.key";
+  expected.identity.certificate = "/abs/node.cert";
+  expected.identity.ca_certificate = dir.path() / "../ca.cert";
+  expected.listen = address("0.0.0.0:4000");
+  expected.advertise = address("192.0.2.7:4000");
+  expected.bootstrap = {address("192.0.2.8:4000"), address("[2001:db8::1]:4001")};
+  expected.data_dir = dir.path() / "data";
+  expected.admin = address("127.0.0.1:4100");
+  expected.log.level = "debug";
+  expected.log.file = dir.path() / "postd.log";
+  expected.transport.send_queue_bytes = 1 << 20;
+  expected.transport.handshake_timeout = seconds(2);
+  expected.transport.connect_timeout = milliseconds(500);
+  expected.transport.idle_timeout = minutes(15);
+  expected.pastry.digit_bits = 3;
+  expected.pastry.leaf_set_size = 16;
+  EXPECT_TRUE(*config == expected);
+  EXPECT_EQ(config->identity.key, expected.identity.key);
+  EXPECT_EQ(config->bootstrap, expected.bootstrap);
+  EXPECT_EQ(config->log.file, expected.log.file);
+}
+
+TEST(NodeConfig, MinimalConfigGetsTheDocumentedDefaults) {
+  auto config = parse(kMinimal);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->advertise, config->listen);
+  EXPECT_TRUE(config->bootstrap.empty());
+  EXPECT_FALSE(config->admin.has_value());
+  EXPECT_EQ(config->log, LogConfig{});
+  EXPECT_EQ(config->log.level, "info");
+  EXPECT_FALSE(config->log.file.has_value());
+  EXPECT_EQ(config->transport.send_queue_bytes, std::size_t{16} << 20);
+  EXPECT_EQ(config->transport.handshake_timeout, seconds(10));
+  EXPECT_EQ(config->transport.connect_timeout, seconds(5));
+  EXPECT_EQ(config->transport.idle_timeout, seconds(0));
+  EXPECT_EQ(config->pastry.digit_bits, 4);
+  EXPECT_EQ(config->pastry.leaf_set_size, 24);
+}
+
+TEST(NodeConfig, RelativePathsResolveAgainstTheBaseDirectory) {
+  auto config = parse(kMinimal);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->identity.key, std::filesystem::path("/etc/post/node.key"));
+  EXPECT_EQ(config->identity.certificate, std::filesystem::path("/etc/post/node.cert"));
+  EXPECT_EQ(config->identity.ca_certificate, std::filesystem::path("/etc/post/ca.cert"));
+  EXPECT_EQ(config->data_dir, std::filesystem::path("/etc/post/data"));
+
+  auto unresolved = parse_node_config(kMinimal, "node.yaml", "");
+  ASSERT_TRUE(unresolved.ok()) << unresolved.error().message;
+  EXPECT_EQ(unresolved->data_dir, std::filesystem::path("data"));
+}
+
+TEST(NodeConfig, FileInTheWorkingDirectoryKeepsPathsRelative) {
+  TempDir dir;
+  std::filesystem::path file = dir.write("node.yaml", kMinimal);
+  std::filesystem::path previous = std::filesystem::current_path();
+  std::filesystem::current_path(dir.path());
+  auto config = load_node_config("node.yaml");
+  std::filesystem::current_path(previous);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->data_dir, std::filesystem::path("data"));
+}
+
+TEST(NodeConfig, ExampleConfigLoads) {
+  std::filesystem::path example =
+      std::filesystem::path(POST_SOURCE_DIR) / "config" / "node.example.yaml";
+  auto config = load_node_config(example);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->listen, address("127.0.0.1:4000"));
+  EXPECT_EQ(config->bootstrap.size(), 2u);
+  EXPECT_EQ(config->data_dir, example.parent_path() / "data");
+  // The example shows the defaults.
+  EXPECT_EQ(config->transport, TransportConfig{});
+  EXPECT_EQ(config->pastry, PastryConfig{});
+  EXPECT_EQ(config->log.level, LogConfig{}.level);
+}
+
+TEST(NodeConfig, MissingFileNamesTheFile) {
+  auto config = load_node_config("/nonexistent/node.yaml");
+  EXPECT_EQ(code_of(config), CoreErrc::kIoError);
+  EXPECT_EQ(error_of(config), "cannot read /nonexistent/node.yaml: No such file or directory");
+}
+
+TEST(NodeConfig, SyntaxErrorNamesFileAndLine) {
+  auto config = parse(minimal_with("bootstrap: [a\n"));
+  EXPECT_EQ(code_of(config), CoreErrc::kConfigSyntax);
+  EXPECT_THAT(error_of(config), StartsWith("node.yaml:"));
+  EXPECT_THAT(error_of(config), HasSubstr("syntax error"));
+}
+
+TEST(NodeConfig, UnknownTopLevelKeySuggestsTheIntendedOne) {
+  auto config = parse(minimal_with("bootstrapp: []\n"));
+  EXPECT_EQ(code_of(config), CoreErrc::kConfigUnknownKey);
+  EXPECT_EQ(error_of(config),
+            "node.yaml:7:1: unknown key 'bootstrapp' (did you mean 'bootstrap'?)");
+}
+
+TEST(NodeConfig, UnknownKeyInASectionNamesTheSection) {
+  auto config = parse(minimal_with("transport:\n  idle_timout: 5s\n"));
+  EXPECT_EQ(error_of(config),
+            "node.yaml:8:3: transport: unknown key 'idle_timout' (did you mean 'idle_timeout'?)");
+  EXPECT_THAT(error_of(parse(minimal_with("identity2: {}\n"))),
+              HasSubstr("unknown key 'identity2'"));
+  EXPECT_THAT(error_of(parse(minimal_with("log: {color: on}\n"))), HasSubstr("log: unknown key"));
+  EXPECT_THAT(error_of(parse(minimal_with("pastry: {b: 4}\n"))), HasSubstr("pastry: unknown key"));
+}
+
+TEST(NodeConfig, PluginsAreNotAcceptedYet) {
+  auto config = parse(minimal_with("plugins: []\n"));
+  EXPECT_EQ(code_of(config), CoreErrc::kConfigUnknownKey);
+  EXPECT_THAT(error_of(config), StartsWith("node.yaml:7:1: unknown key 'plugins'"));
+}
+
+TEST(NodeConfig, MissingRequiredKeysAreNamed) {
+  EXPECT_EQ(error_of(parse("listen: 127.0.0.1:1\ndata_dir: d\n")),
+            "node.yaml:1:1: missing required key 'identity'");
+  auto no_ca = parse(
+      "identity:\n"
+      "  key: k\n"
+      "  certificate: c\n"
+      "listen: 127.0.0.1:1\n"
+      "data_dir: d\n");
+  EXPECT_EQ(code_of(no_ca), CoreErrc::kConfigMissingKey);
+  EXPECT_EQ(error_of(no_ca), "node.yaml:1:1: identity: missing required key 'ca_certificate'");
+  EXPECT_THAT(error_of(parse("identity: {key: k, certificate: c, ca_certificate: a}\n")),
+              HasSubstr("missing required key 'listen'"));
+  EXPECT_THAT(error_of(parse(
+                  "identity: {key: k, certificate: c, ca_certificate: a}\nlisten: 127.0.0.1:1\n")),
+              HasSubstr("missing required key 'data_dir'"));
+}
+
+TEST(NodeConfig, EmptyPathIsRefused) {
+  auto config = parse(
+      "identity: {key: \"\", certificate: c, ca_certificate: a}\n"
+      "listen: 127.0.0.1:1\n"
+      "data_dir: d\n");
+  EXPECT_EQ(error_of(config), "node.yaml:1:17: identity.key: expected a path, got an empty string");
+}
+
+TEST(NodeConfig, BadListenAddressNamesLineAndKey) {
+  auto config = parse(
+      "identity: {key: k, certificate: c, ca_certificate: a}\n"
+      "listen: 127.0.0.1\n"
+      "data_dir: d\n");
+  EXPECT_EQ(code_of(config), CoreErrc::kConfigBadValue);
+  EXPECT_THAT(error_of(config), StartsWith("node.yaml:2:9: listen: '127.0.0.1': "));
+}
+
+TEST(NodeConfig, BadBootstrapEntryNamesItsIndex) {
+  auto config = parse(minimal_with("bootstrap:\n  - 127.0.0.1:4001\n  - nowhere\n"));
+  EXPECT_THAT(error_of(config), StartsWith("node.yaml:9:5: bootstrap[1]: 'nowhere': "));
+  EXPECT_THAT(error_of(parse(minimal_with("bootstrap: 127.0.0.1:4001\n"))),
+              HasSubstr("bootstrap: expected a sequence"));
+  EXPECT_THAT(error_of(parse(minimal_with("bootstrap: [0.0.0.0:4001]\n"))),
+              HasSubstr("bootstrap[0]: '0.0.0.0:4001' cannot be dialled"));
+}
+
+TEST(NodeConfig, WildcardListenNeedsAnAdvertiseAddress) {
+  auto config = parse(
+      "identity: {key: k, certificate: c, ca_certificate: a}\n"
+      "listen: 0.0.0.0:4000\n"
+      "data_dir: d\n");
+  EXPECT_EQ(code_of(config), CoreErrc::kConfigBadValue);
+  EXPECT_THAT(error_of(config), StartsWith("node.yaml:1:1: advertise: required when listen is a "
+                                           "wildcard address (0.0.0.0:4000)"));
+  EXPECT_THAT(error_of(parse(minimal_with("advertise: \"[::]:4000\"\n"))),
+              HasSubstr("advertise: '[::]:4000' cannot be dialled"));
+}
+
+TEST(NodeConfig, AdminAddressIsOptional) {
+  auto config = parse(minimal_with("admin: 127.0.0.1:4100\n"));
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->admin, address("127.0.0.1:4100"));
+  EXPECT_THAT(error_of(parse(minimal_with("admin: yes\n"))), StartsWith("node.yaml:7:8: admin: "));
+}
+
+TEST(NodeConfig, OddLeafSetSizeIsRefused) {
+  auto config = parse(minimal_with("pastry:\n  leaf_set_size: 23\n"));
+  EXPECT_EQ(code_of(config), CoreErrc::kConfigBadValue);
+  EXPECT_EQ(error_of(config),
+            "node.yaml:8:18: pastry.leaf_set_size: must be even (half the leaf set on each "
+            "side), got 23");
+}
+
+TEST(NodeConfig, PastryValuesOutsideTheirRangesAreRefused) {
+  EXPECT_EQ(error_of(parse(minimal_with("pastry:\n  leaf_set_size: 130\n"))),
+            "node.yaml:8:18: pastry.leaf_set_size: expected an integer from 2 to 128, got \"130\"");
+  EXPECT_EQ(error_of(parse(minimal_with("pastry:\n  leaf_set_size: abc\n"))),
+            "node.yaml:8:18: pastry.leaf_set_size: expected an integer from 2 to 128, got \"abc\"");
+  EXPECT_THAT(error_of(parse(minimal_with("pastry: {digit_bits: 0}\n"))),
+              HasSubstr("pastry.digit_bits: expected an integer from 1 to 8, got \"0\""));
+  EXPECT_THAT(error_of(parse(minimal_with("pastry: {digit_bits: 9}\n"))), HasSubstr("got \"9\""));
+}
+
+TEST(NodeConfig, UnknownLogLevelIsRefused) {
+  auto config = parse(minimal_with("log:\n  level: verbose\n"));
+  EXPECT_EQ(error_of(config),
+            "node.yaml:8:10: log.level: expected one of trace, debug, info, warn, error, "
+            "critical, off, got \"verbose\"");
+}
+
+TEST(NodeConfig, TransportLimitsAreEnforced) {
+  EXPECT_THAT(error_of(parse(minimal_with("transport: {send_queue_bytes: 1024}\n"))),
+              HasSubstr("transport.send_queue_bytes: expected an integer from 65536 to "
+                        "1073741824, got \"1024\""));
+  EXPECT_THAT(error_of(parse(minimal_with("transport: {handshake_timeout: 0}\n"))),
+              HasSubstr("transport.handshake_timeout: expected a duration from 1ms to 10m"));
+  EXPECT_THAT(error_of(parse(minimal_with("transport: {connect_timeout: soon}\n"))),
+              HasSubstr("got \"soon\""));
+  auto never = parse(minimal_with("transport: {idle_timeout: 0}\n"));
+  ASSERT_TRUE(never.ok()) << never.error().message;
+  EXPECT_EQ(never->transport.idle_timeout, seconds(0));
+}
+
+TEST(NodeConfig, SectionOfTheWrongTypeIsRefused) {
+  EXPECT_EQ(error_of(parse(minimal_with("pastry: 4\n"))),
+            "node.yaml:7:9: pastry: expected a mapping, got \"4\"");
+  EXPECT_THAT(error_of(parse("- a\n- b\n")), HasSubstr("expected a mapping, got a sequence"));
+}
+
+TEST(NodeConfig, EmptySectionsMeanDefaults) {
+  auto config = parse(minimal_with("log:\ntransport: {}\npastry: ~\n"));
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->transport, TransportConfig{});
+  EXPECT_EQ(config->pastry, PastryConfig{});
+}
+
+}  // namespace
+}  // namespace post::daemon
