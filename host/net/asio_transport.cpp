@@ -268,7 +268,7 @@ class AsioTransport::Connection : public std::enable_shared_from_this<Connection
     established_ = true;
     handshake_timer_.cancel();
     decoder_.set_max_frame_bytes(wire::kMaxFrameBytes);
-    if (outgoing_) transport_->note_rtt(peer().handle.id, transport_->clock_now() - hello_sent_);
+    if (outgoing_) transport_->note_rtt(peer().handle, transport_->clock_now() - hello_sent_);
     auto self = shared_from_this();
     transport_->on_established(self);
     if (closed_) return;
@@ -311,7 +311,7 @@ class AsioTransport::Connection : public std::enable_shared_from_this<Connection
         auto it = pings_.find(frame->pong().nonce());
         if (it == pings_.end()) return;  // late answer to a ping that timed out
         Duration rtt = transport_->clock_now() - it->second.sent;
-        transport_->note_rtt(peer().handle.id, rtt);
+        transport_->note_rtt(peer().handle, rtt);
         finish_ping(frame->pong().nonce(), rtt);
         return;
       }
@@ -573,12 +573,14 @@ void AsioTransport::ping(const NodeHandle& to, std::function<void(Result<Duratio
 
 std::optional<Duration> AsioTransport::rtt(const NodeHandle& to) const {
   auto it = rtts_.find(to.id);
-  if (it == rtts_.end()) return std::nullopt;
-  return it->second;
+  // Only a measurement of this very handle counts: a gossiped handle that pairs a known id
+  // with another address has not been verified by a handshake.
+  if (it == rtts_.end() || it->second.first != to.address) return std::nullopt;
+  return it->second.second;
 }
 
-void AsioTransport::note_rtt(const Id& peer, Duration rtt) {
-  rtts_[peer] = rtt;
+void AsioTransport::note_rtt(const NodeHandle& peer, Duration rtt) {
+  rtts_[peer.id] = {peer.address, rtt};
 }
 
 void AsioTransport::connect(const Address& address, std::function<void(Result<NodeHandle>)> done) {

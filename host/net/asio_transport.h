@@ -106,7 +106,7 @@ class AsioTransport final : public Transport {
   void on_established(const std::shared_ptr<Connection>& c);
   void on_closed(const std::shared_ptr<Connection>& c, bool report_down);
   void deliver(const NodeHandle& from, std::uint32_t channel, ByteView payload);
-  void note_rtt(const Id& peer, Duration rtt);
+  void note_rtt(const NodeHandle& peer, Duration rtt);
   std::size_t open_links() const;
   Duration clock_now() const;
 
@@ -119,7 +119,7 @@ class AsioTransport final : public Transport {
   std::unordered_map<std::uint16_t, MessageHandler*> handlers_;
   std::unordered_map<Id, Peer> peers_;
   std::vector<std::shared_ptr<Connection>> pending_;  // not yet authenticated
-  std::unordered_map<Id, Duration> rtts_;
+  std::unordered_map<Id, std::pair<Address, Duration>> rtts_;  // by id: where, how far
   std::function<void(const NodeHandle&, bool)> link_observer_;
   TransportStats stats_;
 };

@@ -163,6 +163,7 @@ int cmd_show(const fs::path& file) {
 int main(int argc, char** argv) {
   CLI::App app{"post-ca: certificate authority of a POST deployment"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "post-ca " POST_VERSION);
 
   fs::path init_dir;
   std::string init_name = "POST CA";

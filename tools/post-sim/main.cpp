@@ -1,0 +1,209 @@
+// post-sim: runs N simulated Pastry nodes in one process, in virtual time, and reports what
+// the overlay did (docs/SIMULATOR.md).
+//
+//   post-sim route --nodes N --lookups M [--fail F] [--repair-seconds S] [--seed X] [--json]
+//
+// `route`: N nodes join; a fraction F of them crash at once; after S virtual seconds of
+// repair, M lookups of random keys from random live nodes are checked against the oracle.
+// With --json, stdout holds one JSON object and nothing else; progress goes to stderr, and
+// only when stderr is a terminal.
+//
+// Report: mean_hops and p99_hops of the answered lookups; correct_fraction, the share of
+// lookups delivered to the numerically closest live node (errors and silence count as wrong);
+// stretch, the mean over lookups with source != root of (sum of the modelled one-way
+// latencies along the path) / (latency from source to root); bytes_per_node, the heap in use
+// after the joins minus before the ring existed, over N (network and Pastry state together);
+// join_seconds and seconds, wall times of the join phase and of the whole run.
+//
+// Proximity: below 100,000 nodes, nodes measure RTTs with pings and the network stores each
+// measurement (--rtt measured); from 100,000 nodes on, rtt() answers from the latency model
+// (--rtt oracle), because the stored measurements cost tens of bytes per (node, peer) pair.
+// The pings are still sent either way, so the traffic is the same.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tools/post-sim/route_scenario.h"
+
+using namespace post;
+using namespace post::sim;
+
+namespace {
+
+// At this many nodes and above, proximity comes from the latency model by default: stored
+// ping measurements would cost tens of bytes per (node, peer) pair.
+constexpr std::size_t kRttOracleFromNodes = 100'000;
+// Redraws of the progress bar at most this often, in wall time.
+constexpr auto kRedrawInterval = std::chrono::milliseconds(100);
+constexpr int kBarWidth = 30;
+
+int fail(const std::string& message) {
+  std::cerr << "post-sim: " << message << "\n";
+  return 1;
+}
+
+// Draws "joining [#####.....] 1234/10000 nodes  virtual 12.3 s" on a terminal's last line.
+class ProgressBar {
+ public:
+  void draw(std::size_t done, std::size_t total, net::Time now) {
+    auto wall = std::chrono::steady_clock::now();
+    if (done < total && wall - last_draw_ < kRedrawInterval) return;
+    last_draw_ = wall;
+    int filled = total == 0 ? kBarWidth : static_cast<int>(done * kBarWidth / total);
+    std::string bar(static_cast<std::size_t>(filled), '#');
+    bar.resize(kBarWidth, '.');
+    std::fprintf(stderr, "\rjoining [%s] %zu/%zu nodes  virtual %.1f s ", bar.c_str(), done, total,
+                 net::to_seconds(now));
+    std::fflush(stderr);
+    drawn_ = true;
+  }
+  void finish() {
+    if (drawn_) std::fputc('\n', stderr);
+    drawn_ = false;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_draw_{};
+  bool drawn_ = false;
+};
+
+nlohmann::ordered_json to_json(const RouteReport& r) {
+  nlohmann::ordered_json j;
+  j["nodes"] = r.nodes;
+  j["lookups"] = r.lookups;
+  j["mean_hops"] = r.mean_hops;
+  j["p99_hops"] = r.p99_hops;
+  j["correct_fraction"] = r.correct_fraction;
+  j["stretch"] = r.stretch;
+  j["bytes_per_node"] = r.bytes_per_node;
+  j["join_seconds"] = r.join_seconds;
+  j["seconds"] = r.seconds;
+  return j;
+}
+
+void print_summary(const RouteReport& r, const RouteScenarioOptions& o) {
+  std::printf("route: %zu nodes (seed %llu), %zu lookups\n", r.nodes,
+              static_cast<unsigned long long>(o.ring.seed), r.lookups);
+  std::printf("  joins         %zu failed, done at virtual %.1f s, wall %.2f s\n", r.join_failures,
+              r.join_virtual_seconds, r.join_seconds);
+  if (r.crashed > 0) {
+    std::printf("  crashed       %zu at once, then %.0f s of repair\n", r.crashed,
+                net::to_seconds(o.repair));
+  }
+  std::printf("  live          %zu nodes when the lookups started\n", r.live);
+  if (r.state) {
+    std::printf("  leaf sets     %zu of %zu exact\n", r.state->exact_leaf_sets, r.state->nodes);
+    std::printf(
+        "  tables        %zu entries, %zu dead, %zu misplaced, %.4f of fillable slots "
+        "filled\n",
+        r.state->tables.entries, r.state->tables.dead, r.state->tables.misplaced,
+        r.state->filled_fraction());
+  }
+  std::printf("  correct       %.4f (%zu unanswered)\n", r.correct_fraction, r.unanswered);
+  std::printf("  hops          mean %.3f, p99 %.0f\n", r.mean_hops, r.p99_hops);
+  std::printf("  stretch       %.3f (route latency / direct latency)\n", r.stretch);
+  std::printf("  memory        %.0f bytes per node\n", r.bytes_per_node);
+  std::printf("  simulation    %llu events, %llu messages, virtual %.1f s, %.0f events/s\n",
+              static_cast<unsigned long long>(r.events),
+              static_cast<unsigned long long>(r.messages), r.virtual_seconds,
+              r.seconds > 0 ? static_cast<double>(r.events) / r.seconds : 0.0);
+  std::printf("  wall time     %.2f s\n", r.seconds);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"post-sim: simulated Pastry rings in virtual time"};
+  app.require_subcommand(1);
+
+  RouteScenarioOptions options;
+  double repair_seconds = 120;
+  double settle_seconds = 0;
+  double join_spacing_ms = 0;
+  bool json = false;
+  bool no_pns = false;
+  std::string rtt = "auto";
+  std::string latency = "plane";
+
+  CLI::App* route = app.add_subcommand("route", "join N nodes, crash some, check M lookups");
+  route->add_option("--nodes", options.ring.nodes, "nodes in the ring")
+      ->default_val(1000)
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  route->add_option("--lookups", options.lookups, "lookups of random keys")->default_val(1000);
+  route->add_option("--fail", options.fail_fraction, "share of nodes crashed at once (0..1)")
+      ->default_val(0.0)
+      ->check(CLI::Range(0.0, 1.0));
+  route->add_option("--repair-seconds", repair_seconds, "virtual seconds of repair after the crash")
+      ->default_val(120.0)
+      ->check(CLI::NonNegativeNumber);
+  route->add_option("--settle-seconds", settle_seconds, "virtual seconds of quiet after the joins")
+      ->default_val(0.0)
+      ->check(CLI::NonNegativeNumber);
+  route->add_option("--seed", options.ring.seed, "seed of the whole run")->default_val(1);
+  route->add_option("--leaf-set", options.ring.pastry.leaf_set_size, "leaf set size L (even)")
+      ->default_val(24)
+      ->check(CLI::Range(2, 256));
+  route->add_option("--digit-bits", options.ring.pastry.digit_bits, "Pastry's b")
+      ->default_val(4)
+      ->check(CLI::Range(1, Id::kMaxDigitBits));
+  route->add_option("--latency", latency, "latency model: plane or sphere")
+      ->check(CLI::IsMember({"plane", "sphere"}))
+      ->default_val("plane");
+  route->add_flag("--no-pns", no_pns, "turn proximity neighbour selection off");
+  route
+      ->add_option("--rtt", rtt,
+                   "proximity source: measured pings, the latency oracle, or auto (oracle from "
+                   "100,000 nodes)")
+      ->check(CLI::IsMember({"auto", "measured", "oracle"}))
+      ->default_val("auto");
+  route
+      ->add_option("--join-spacing-ms", join_spacing_ms,
+                   "virtual ms between join starts (0: about 100 s for all)")
+      ->default_val(0.0)
+      ->check(CLI::NonNegativeNumber);
+  route->add_flag("--check-state", options.check_state,
+                  "check leaf sets and routing tables against the oracle (summary only)");
+  route->add_flag("--json", json, "print one JSON object on stdout");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (options.ring.pastry.leaf_set_size % 2 != 0) return fail("--leaf-set must be even");
+  options.ring.latency = latency == "sphere" ? LatencyKind::kSphere : LatencyKind::kPlane;
+  options.ring.pastry.proximity_neighbour_selection = !no_pns;
+  options.ring.rtt_from_oracle =
+      rtt == "oracle" || (rtt == "auto" && options.ring.nodes >= kRttOracleFromNodes);
+  options.ring.join_spacing = net::seconds(join_spacing_ms / 1000.0);
+  options.repair = net::seconds(repair_seconds);
+  options.settle = net::seconds(settle_seconds);
+
+  ProgressBar bar;
+  if (::isatty(STDERR_FILENO)) {
+    options.join_progress = [&bar](std::size_t done, std::size_t total, net::Time now) {
+      bar.draw(done, total, now);
+    };
+    options.on_phase = [&bar](const std::string& phase) {
+      bar.finish();
+      std::fprintf(stderr, "%s...\n", phase.c_str());
+    };
+  }
+  RouteReport report = run_route_scenario(options);
+  bar.finish();
+
+  if (report.join_failures > 0) {
+    std::cerr << "post-sim: " << report.join_failures << " of " << report.nodes
+              << " joins failed (seed " << options.ring.seed
+              << "), the first: " << report.join_error << "\n";
+  }
+  if (json) {
+    std::cout << to_json(report).dump() << "\n";
+  } else {
+    print_summary(report, options);
+  }
+  return 0;
+}
