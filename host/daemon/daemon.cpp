@@ -8,16 +8,19 @@
 #include <cstring>
 #include <filesystem>
 
+#include "host/core/crypto.h"
 #include "host/core/errors.h"
 #include "host/core/log.h"
+#include "host/daemon/admin_server.h"
+#include "host/daemon/admin_service.h"
 
 namespace post::daemon {
 namespace {
 
-constexpr net::Duration kFirstRetry = std::chrono::seconds(1);
-constexpr net::Duration kMaxRetry = std::chrono::seconds(30);
-constexpr net::Duration kKeepAliveInterval = std::chrono::seconds(10);
+constexpr net::Duration kFirstJoinRetry = std::chrono::seconds(1);
+constexpr net::Duration kMaxJoinRetry = std::chrono::seconds(30);
 constexpr net::Duration kShutdownGrace = std::chrono::seconds(2);
+constexpr const char* kVersion = "postd " POST_VERSION;
 
 std::shared_ptr<spdlog::logger> logger() {
   static auto l = log::get("postd");
@@ -28,13 +31,15 @@ std::shared_ptr<spdlog::logger> logger() {
 Result<int> lock_data_dir(const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec)
+  if (ec) {
     return make_error(CoreErrc::kIoError,
                       "cannot create data_dir " + dir.string() + ": " + ec.message());
+  }
   std::string path = (dir / "LOCK").string();
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
+  if (fd < 0) {
     return make_error(CoreErrc::kIoError, "cannot open " + path + ": " + std::strerror(errno));
+  }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
     return make_error(
@@ -48,9 +53,10 @@ Result<int> lock_data_dir(const std::filesystem::path& dir) {
   return fd;
 }
 
-std::string format_rtt(const std::optional<net::Duration>& rtt) {
-  if (!rtt) return "rtt ?";
-  return fmt::format("rtt {:.2f} ms", std::chrono::duration<double, std::milli>(*rtt).count());
+std::uint64_t random_seed() {
+  std::uint64_t seed = 0;
+  crypto::random_bytes(std::span(reinterpret_cast<std::uint8_t*>(&seed), sizeof seed));
+  return seed;
 }
 
 }  // namespace
@@ -69,7 +75,8 @@ Daemon::Daemon(NodeConfig config, NodeIdentity identity, int lock_fd)
       identity_(std::move(identity)),
       lock_fd_(lock_fd),
       clock_(io_),
-      signals_(io_, SIGINT, SIGTERM) {
+      signals_(io_, SIGINT, SIGTERM),
+      join_retry_(kFirstJoinRetry) {
   net::AsioTransportOptions options;
   if (config_.listen != config_.advertise) options.bind_address = config_.listen;
   options.send_queue_bytes = config_.transport.send_queue_bytes;
@@ -79,38 +86,39 @@ Daemon::Daemon(NodeConfig config, NodeIdentity identity, int lock_fd)
   net::LinkIdentity link{identity_.certificate, identity_.signing_key, identity_.ca,
                          config_.advertise};
   transport_ = std::make_unique<net::AsioTransport>(io_, std::move(link), options);
-  for (const auto& a : config_.bootstrap) {
-    if (a == config_.advertise) continue;  // a node listed as its own bootstrap starts the ring
-    bootstraps_.push_back(Bootstrap{a, std::nullopt, kFirstRetry});
-  }
 }
 
 Daemon::~Daemon() {
+  admin_server_.reset();
+  admin_service_.reset();
+  pastry_.reset();
   transport_.reset();
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 Status Daemon::start() {
   POST_TRY(transport_->start());
-  transport_->set_link_observer([this](const net::NodeHandle& peer, bool up) {
-    if (!up) {
-      logger()->info("link down with {}", peer.to_string());
-      print_links();
-      return;
-    }
-    // Measure the new link's RTT (the proximity metric) before reporting it.
-    transport_->ping(peer, [this, peer](Result<net::Duration> rtt) {
-      logger()->info("link up with {}, {}", peer.to_string(),
-                     rtt.ok() ? format_rtt(*rtt) : "no pong: " + rtt.error().message);
-      print_links();
-    });
+  // The Pastry node learns its own handle from the transport, so it comes after start():
+  // with port 0 the real port is known only then.
+  pastry_ =
+      std::make_unique<pastry::PastryNode>(*transport_, clock_, config_.pastry, random_seed());
+  pastry_->set_leaf_set_observer([this](const net::NodeHandle& node, bool joined) {
+    logger()->info("leaf set {} {} ({} members)", joined ? "+" : "-", node.to_string(),
+                   pastry_->leaf_set().size());
   });
+  if (config_.admin) {
+    admin_service_ = std::make_unique<AdminService>(
+        *pastry_, *transport_, clock_,
+        AdminServiceInfo{kVersion, identity_.certificate.ring, clock_.now()});
+    admin_server_ = std::make_unique<AdminServer>(io_, *config_.admin, *admin_service_);
+    POST_TRY(admin_server_->start());
+    logger()->info("admin endpoint on {}", admin_server_->address().to_string());
+  }
   logger()->info(
-      "node {} ({}) serving on {}; {} bootstrap node(s)", local().id.to_hex(),
+      "node {} ({}) serving on {}", local().id.to_hex(),
       identity_.certificate.ring.empty() ? "global ring" : "ring " + identity_.certificate.ring,
-      local().address.to_string(), bootstraps_.size());
-  for (std::size_t i = 0; i < bootstraps_.size(); ++i) dial(i);
-  clock_.schedule(kKeepAliveInterval, [this] { keep_alive(); });
+      local().address.to_string());
+  join();
   signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     logger()->info("received {}, leaving", signal == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -119,52 +127,38 @@ Status Daemon::start() {
   return ok_status();
 }
 
-void Daemon::dial(std::size_t index) {
-  if (stopping_) return;
-  transport_->connect(bootstraps_[index].address, [this, index](Result<net::NodeHandle> r) {
-    Bootstrap& b = bootstraps_[index];
-    if (r.ok()) {
-      b.peer = *r;
-      b.retry_delay = kFirstRetry;
+void Daemon::join() {
+  std::vector<net::Address> bootstrap;
+  for (const auto& a : config_.bootstrap) {
+    if (a != config_.advertise) bootstrap.push_back(a);  // a node may list itself
+  }
+  if (bootstrap.empty()) {
+    pastry_->start_new_ring();
+    logger()->info("started a new ring");
+    return;
+  }
+  pastry_->join(bootstrap, [this](Status s) {
+    if (stopping_) return;
+    if (s.ok()) {
+      join_retry_ = kFirstJoinRetry;
+      logger()->info("joined the ring: {} leaf set members, {} routing table entries",
+                     pastry_->leaf_set().size(), pastry_->routing_table().size());
       return;
     }
-    if (stopping_) return;
-    logger()->warn("bootstrap {} unreachable ({}); retrying in {:.0f} s", b.address.to_string(),
-                   r.error().message, net::to_seconds(b.retry_delay));
-    clock_.schedule(b.retry_delay, [this, index] { dial(index); });
-    b.retry_delay = std::min(b.retry_delay * 2, kMaxRetry);
-  });
-}
-
-void Daemon::keep_alive() {
-  if (stopping_) return;
-  // Pings the bootstrap links; a peer that stopped answering is dialled again by address.
-  for (std::size_t i = 0; i < bootstraps_.size(); ++i) {
-    if (!bootstraps_[i].peer) continue;
-    transport_->ping(*bootstraps_[i].peer, [this, i](Result<net::Duration> r) {
-      if (r.ok() || stopping_) return;
-      logger()->warn("bootstrap {} stopped answering: {}", bootstraps_[i].peer->to_string(),
-                     r.error().message);
-      bootstraps_[i].peer.reset();
-      dial(i);
+    logger()->warn("join failed ({}); retrying in {:.0f} s", s.error().message,
+                   net::to_seconds(join_retry_));
+    clock_.schedule(join_retry_, [this] {
+      if (!stopping_) join();
     });
-  }
-  clock_.schedule(kKeepAliveInterval, [this] { keep_alive(); });
-}
-
-void Daemon::print_links() const {
-  auto links = transport_->links();
-  std::string text;
-  for (const auto& l : links) {
-    text += fmt::format("\n    {} {} {}", l.outgoing ? "->" : "<-", l.peer.to_string(),
-                        format_rtt(l.rtt));
-  }
-  logger()->info("{} link(s){}", links.size(), text);
+    join_retry_ = std::min(join_retry_ * 2, kMaxJoinRetry);
+  });
 }
 
 void Daemon::begin_shutdown() {
   if (stopping_) return;
   stopping_ = true;
+  if (admin_server_) admin_server_->stop();
+  pastry_->leave();
   transport_->shutdown(/*graceful=*/true);
   // Stop the executor once the goodbyes have left, or after a grace period.
   wait_for_links_to_close(clock_.now() + kShutdownGrace);

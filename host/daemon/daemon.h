@@ -1,12 +1,11 @@
 // Daemon: the one place where postd wires the layers together. It owns the node's
 // io_context (the node's executor: one thread runs every protocol callback), the clock,
-// the transport, and, as later layers arrive, Pastry, PAST, Scribe, POST and the plugins.
+// the transport, the Pastry node, the admin endpoint, and, as later layers arrive, PAST,
+// Scribe, POST and the plugins.
 #pragma once
 
 #include <memory>
 #include <string>
-#include <unordered_map>
-#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -15,24 +14,29 @@
 #include "host/daemon/node_config.h"
 #include "host/net/asio_clock.h"
 #include "host/net/asio_transport.h"
+#include "host/pastry/pastry_node.h"
 
 namespace post::daemon {
+
+class AdminServer;
+class AdminService;
 
 class Daemon {
  public:
   // Loads the node's identity, takes the data directory's lock (one postd per data dir)
-  // and prepares the transport. Nothing listens yet.
+  // and prepares the transport and the Pastry node. Nothing listens yet.
   static Result<std::unique_ptr<Daemon>> create(NodeConfig config);
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
-  // Starts listening and dialling the bootstrap nodes (retrying with back-off while they are
-  // unreachable). Fails when the listen address cannot be bound.
+  // Starts listening (links and, if configured, the admin endpoint) and joins the ring
+  // through the bootstrap nodes, retrying with back-off while none answers; with no
+  // bootstrap node it starts a new ring. Fails when an address cannot be bound.
   Status start();
 
-  // Runs the node until SIGINT or SIGTERM, then leaves cleanly: says goodbye on every link
-  // and waits (briefly) for the goodbyes to be written.
+  // Runs the node until SIGINT or SIGTERM, then leaves cleanly: tells the leaf set, says
+  // goodbye on every link and waits (briefly) for the goodbyes to be written.
   void run();
 
   const net::NodeHandle& local() const { return transport_->local(); }
@@ -40,15 +44,7 @@ class Daemon {
  private:
   Daemon(NodeConfig config, NodeIdentity identity, int lock_fd);
 
-  struct Bootstrap {
-    net::Address address;
-    std::optional<net::NodeHandle> peer;
-    net::Duration retry_delay;
-  };
-
-  void dial(std::size_t index);
-  void keep_alive();
-  void print_links() const;
+  void join();
   void begin_shutdown();
   void wait_for_links_to_close(net::Time deadline);
 
@@ -58,8 +54,11 @@ class Daemon {
   boost::asio::io_context io_;
   net::AsioClock clock_;
   std::unique_ptr<net::AsioTransport> transport_;
+  std::unique_ptr<pastry::PastryNode> pastry_;
+  std::unique_ptr<AdminService> admin_service_;
+  std::unique_ptr<AdminServer> admin_server_;
   boost::asio::signal_set signals_;
-  std::vector<Bootstrap> bootstraps_;
+  net::Duration join_retry_;
   bool stopping_ = false;
 };
 

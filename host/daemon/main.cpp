@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
       ->required();
   app.add_flag("--check-config", check_only,
                "load and check the configuration and identity, then exit");
-  app.set_version_flag("--version", "postd 0.1.0");
+  app.set_version_flag("--version", "postd " POST_VERSION);
   CLI11_PARSE(app, argc, argv);
 
   auto config = post::daemon::load_node_config(config_path);

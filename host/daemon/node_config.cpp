@@ -1,5 +1,6 @@
 #include "host/daemon/node_config.h"
 
+#include <array>
 #include <utility>
 
 #include "host/core/config.h"
@@ -17,6 +18,13 @@ using std::chrono::minutes;
 constexpr net::Duration kMinTimeout = milliseconds(1);
 constexpr net::Duration kMaxConnectTimeout = minutes(10);
 constexpr net::Duration kMaxIdleTimeout = hours(24 * 7);
+
+bool is_loopback(const net::Address& a) {
+  if (a.is_v4()) return (a.v4_host_order() >> 24) == 127;
+  std::array<std::uint8_t, 16> v6_loopback{};
+  v6_loopback[15] = 1;
+  return a.ip == v6_loopback;
+}
 
 bool is_wildcard(const net::Address& a) {
   return a.ip == decltype(a.ip){} || (a.is_v4() && a.v4_host_order() == 0);
@@ -91,7 +99,11 @@ Result<TransportConfig> read_transport(const config::Node& root) {
 
 Result<PastryConfig> read_pastry(const config::Node& root) {
   POST_TRY_ASSIGN(config::Node node, root.child_or_empty("pastry"));
-  POST_TRY(node.allow_only_keys({"digit_bits", "leaf_set_size"}));
+  POST_TRY(node.allow_only_keys({"digit_bits", "leaf_set_size", "proximity_neighbour_selection",
+                                 "heartbeat_interval", "lease", "probe_attempts", "probe_backoff",
+                                 "failed_retention", "route_ack_timeout", "join_timeout",
+                                 "routing_maintenance_interval", "partition_probe_interval",
+                                 "lookup_timeout"}));
   PastryConfig p;
   POST_TRY_ASSIGN(std::int64_t digit_bits, node.integer_or("digit_bits", 1, 8, p.digit_bits));
   POST_TRY_ASSIGN(std::int64_t leaf_set_size,
@@ -102,6 +114,35 @@ Result<PastryConfig> read_pastry(const config::Node& root) {
   }
   p.digit_bits = static_cast<int>(digit_bits);
   p.leaf_set_size = static_cast<int>(leaf_set_size);
+  POST_TRY_ASSIGN(
+      p.proximity_neighbour_selection,
+      node.boolean_or("proximity_neighbour_selection", p.proximity_neighbour_selection));
+  constexpr net::Duration kMs = std::chrono::milliseconds(1);
+  constexpr net::Duration kDay = std::chrono::hours(24);
+  POST_TRY_ASSIGN(p.heartbeat_interval,
+                  node.duration_or("heartbeat_interval", 10 * kMs, kDay, p.heartbeat_interval));
+  POST_TRY_ASSIGN(p.lease, node.duration_or("lease", 10 * kMs, kDay, p.lease));
+  if (p.lease <= p.heartbeat_interval) {
+    return node.bad_value("lease", "must be longer than heartbeat_interval (" +
+                                       config::format_duration(p.heartbeat_interval) +
+                                       "), or every member is probed all the time");
+  }
+  POST_TRY_ASSIGN(std::int64_t attempts,
+                  node.integer_or("probe_attempts", 1, 10, p.probe_attempts));
+  p.probe_attempts = static_cast<int>(attempts);
+  POST_TRY_ASSIGN(p.probe_backoff, node.duration_or("probe_backoff", kMs, kDay, p.probe_backoff));
+  POST_TRY_ASSIGN(p.failed_retention,
+                  node.duration_or("failed_retention", kMs, 30 * kDay, p.failed_retention));
+  POST_TRY_ASSIGN(p.route_ack_timeout,
+                  node.duration_or("route_ack_timeout", 10 * kMs, kDay, p.route_ack_timeout));
+  POST_TRY_ASSIGN(p.join_timeout, node.duration_or("join_timeout", 10 * kMs, kDay, p.join_timeout));
+  POST_TRY_ASSIGN(p.routing_maintenance_interval,
+                  node.duration_or("routing_maintenance_interval", 10 * kMs, kDay,
+                                   p.routing_maintenance_interval));
+  POST_TRY_ASSIGN(p.partition_probe_interval, node.duration_or("partition_probe_interval", 10 * kMs,
+                                                               kDay, p.partition_probe_interval));
+  POST_TRY_ASSIGN(p.lookup_timeout,
+                  node.duration_or("lookup_timeout", 10 * kMs, kDay, p.lookup_timeout));
   return p;
 }
 
@@ -125,6 +166,13 @@ Result<NodeConfig> read_node_config(const config::Node& root,
   POST_TRY_ASSIGN(c.data_dir, read_path(root, "data_dir", base_dir));
   if (root.has("admin")) {
     POST_TRY_ASSIGN(c.admin, root.parsed("admin", parse_address));
+    if (!is_loopback(*c.admin)) {
+      return root.bad_value("admin",
+                            "must be a loopback address (127.x.x.x or [::1]): the "
+                            "admin endpoint has no authentication, so whoever reaches "
+                            "it controls the node; got " +
+                                c.admin->to_string());
+    }
   }
   POST_TRY_ASSIGN(c.log, read_log(root, base_dir));
   POST_TRY_ASSIGN(c.transport, read_transport(root));

@@ -14,6 +14,7 @@
 #include "host/core/result.h"
 #include "host/net/address.h"
 #include "host/net/clock.h"
+#include "host/pastry/pastry_config.h"
 
 namespace post::daemon {
 
@@ -50,12 +51,7 @@ struct TransportConfig {
   friend bool operator==(const TransportConfig&, const TransportConfig&) = default;
 };
 
-struct PastryConfig {
-  int digit_bits = 4;      // b: routing table rows hold 2^b entries
-  int leaf_set_size = 24;  // L: even, half on each side of the node
-
-  friend bool operator==(const PastryConfig&, const PastryConfig&) = default;
-};
+using pastry::PastryConfig;
 
 struct NodeConfig {
   IdentityFiles identity;

@@ -48,7 +48,9 @@ bool LeafSet::remove(const Id& id) {
   return true;
 }
 
-bool LeafSet::contains(const Id& id) const { return find(id).has_value(); }
+bool LeafSet::contains(const Id& id) const {
+  return find(id).has_value();
+}
 
 std::optional<NodeHandle> LeafSet::find(const Id& id) const {
   for (const auto* side : {&cw_, &ccw_}) {
@@ -98,8 +100,9 @@ std::vector<NodeHandle> LeafSet::closest_k(const Id& key, int k) const {
   std::vector<NodeHandle> all = members_;
   all.push_back(self_);
   auto n = std::min<std::size_t>(static_cast<std::size_t>(std::max(k, 0)), all.size());
-  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(),
-                    [&](const NodeHandle& a, const NodeHandle& b) { return is_closer(key, a.id, b.id); });
+  std::partial_sort(
+      all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(),
+      [&](const NodeHandle& a, const NodeHandle& b) { return is_closer(key, a.id, b.id); });
   all.resize(n);
   return all;
 }

@@ -326,7 +326,8 @@ void PastryNode::handle_routed(pb::Routed msg, const NodeHandle* from) {
     // ourselves: the joiner places each entry in its own table by its own prefixes.
     int shared = self_.id.shared_prefix_length(joiner->id, config_.digit_bits);
     int have = 0;
-    for (const auto& row : msg.join().rows()) have = std::max(have, static_cast<int>(row.index()) + 1);
+    for (const auto& row : msg.join().rows())
+      have = std::max(have, static_cast<int>(row.index()) + 1);
     for (int r = have; r < shared && r < table_.rows(); ++r) {
       auto* row = msg.mutable_join()->add_rows();
       row->set_index(static_cast<std::uint32_t>(r));
@@ -414,9 +415,7 @@ void PastryNode::deliver(pb::Routed& msg) {
                            RouteInfo{source, static_cast<int>(msg.hops())});
       return;
     }
-    default:
-      ++stats_.dropped;
-      return;
+    default: ++stats_.dropped; return;
   }
 }
 
@@ -784,9 +783,9 @@ void PastryNode::declare_failed(const NodeHandle& node, const std::string& why) 
   auto before = leaf_set_.members();
   bool was_cw = std::any_of(leaf_set_.clockwise().begin(), leaf_set_.clockwise().end(),
                             [&](const NodeHandle& m) { return m.id == node.id; });
-  bool was_ccw = std::any_of(leaf_set_.counter_clockwise().begin(),
-                             leaf_set_.counter_clockwise().end(),
-                             [&](const NodeHandle& m) { return m.id == node.id; });
+  bool was_ccw =
+      std::any_of(leaf_set_.counter_clockwise().begin(), leaf_set_.counter_clockwise().end(),
+                  [&](const NodeHandle& m) { return m.id == node.id; });
   if (leaf_set_.remove(node.id)) {
     on_leaf_set_changed(before);
     // Repair: the farthest member on the side that lost a node knows who comes next.
@@ -874,7 +873,8 @@ void PastryNode::become_ready() {
   for (const auto& n : table_.all()) {
     if (!leaf_set_.contains(n.id)) send(n, hello);
   }
-  heartbeat_timer_ = clock_.schedule(jitter(rng_, config_.heartbeat_interval), [this] { heartbeat(); });
+  heartbeat_timer_ =
+      clock_.schedule(jitter(rng_, config_.heartbeat_interval), [this] { heartbeat(); });
   // Passes over the routing table soon after joining, at doubling intervals, then the
   // regular interval: each pass measures rows of nearby nodes, which is how proximity
   // neighbour selection converges on near entries without measuring everyone.
@@ -899,11 +899,13 @@ void PastryNode::become_ready() {
 // ---------------------------------------------------------------------------------------
 
 void PastryNode::heartbeat() {
-  heartbeat_timer_ = clock_.schedule(jitter(rng_, config_.heartbeat_interval), [this] { heartbeat(); });
+  heartbeat_timer_ =
+      clock_.schedule(jitter(rng_, config_.heartbeat_interval), [this] { heartbeat(); });
   for (const auto& n : leaf_set_.members()) send_leaf_set(n, false);
   for (const auto& n : leaf_set_.members()) check_liveness(n);
   net::Time now = clock_.now();
-  std::erase_if(failed_, [&](const auto& kv) { return now - kv.second.at > config_.failed_retention; });
+  std::erase_if(failed_,
+                [&](const auto& kv) { return now - kv.second.at > config_.failed_retention; });
 }
 
 void PastryNode::check_liveness(const NodeHandle& node) {
@@ -1005,8 +1007,8 @@ void PastryNode::probe_for_partitions() {
   std::size_t choices = bootstrap_.size() + partition_targets_.size();
   if (choices == 0) return;
   std::size_t pick = rng_.uniform(choices);
-  net::Address target = pick < bootstrap_.size() ? bootstrap_[pick]
-                                                 : partition_targets_[pick - bootstrap_.size()];
+  net::Address target =
+      pick < bootstrap_.size() ? bootstrap_[pick] : partition_targets_[pick - bootstrap_.size()];
   std::weak_ptr<char> alive = alive_;
   transport_.connect(target, [this, alive](Result<NodeHandle> r) {
     if (alive.expired() || !r.ok() || state_ != JoinState::kReady) return;
@@ -1015,7 +1017,8 @@ void PastryNode::probe_for_partitions() {
     heard_from(node);
     // Look up our own id through that node: in another ring the answer is our neighbourhood
     // there (the root and its leaf set), which the lookup reply hands to heard_from/learn_of.
-    start_lookup(self_.id, /*want_leaf_set=*/true, [](Result<LookupResult>) {}, node);
+    start_lookup(
+        self_.id, /*want_leaf_set=*/true, [](Result<LookupResult>) {}, node);
   });
 }
 

@@ -50,18 +50,16 @@ class Application {
   virtual void deliver(const Id& key, ByteView payload, const RouteInfo& info) = 0;
   // The message is about to leave for `next`. The application may change the payload or the
   // next hop, or return false to stop it here (it took care of it).
-  virtual bool forward(const Id& /*key*/, Bytes& /*payload*/, NodeHandle& /*next*/) {
-    return true;
-  }
+  virtual bool forward(const Id& /*key*/, Bytes& /*payload*/, NodeHandle& /*next*/) { return true; }
   // `node` joined (true) or left (false) this node's leaf set.
   virtual void update(const NodeHandle& /*node*/, bool /*joined*/) {}
 };
 
 struct LookupResult {
-  NodeHandle root;                // where a message for the key is delivered
+  NodeHandle root;  // where a message for the key is delivered
   int hops = 0;
-  std::vector<NodeHandle> path;   // from this node to the root, both included
-  net::Duration latency{};        // request to answer, on this node's clock
+  std::vector<NodeHandle> path;  // from this node to the root, both included
+  net::Duration latency{};       // request to answer, on this node's clock
 };
 
 // Counters for operators (postctl status) and the simulator.
@@ -69,10 +67,10 @@ struct PastryStats {
   std::uint64_t routed_originated = 0;
   std::uint64_t forwarded = 0;
   std::uint64_t delivered = 0;
-  std::uint64_t rerouted = 0;        // hops retried around a node that did not answer
-  std::uint64_t dropped = 0;         // malformed, looping or undeliverable messages
+  std::uint64_t rerouted = 0;  // hops retried around a node that did not answer
+  std::uint64_t dropped = 0;   // malformed, looping or undeliverable messages
   std::uint64_t failures_detected = 0;
-  std::uint64_t joins_answered = 0;  // join requests this node was root for
+  std::uint64_t joins_answered = 0;    // join requests this node was root for
   std::uint64_t messages_refused = 0;  // from peers, malformed or not allowed
 };
 
@@ -81,8 +79,7 @@ enum class JoinState { kIdle, kJoining, kReady, kLeft };
 class PastryNode final : public net::MessageHandler {
  public:
   // `seed` drives this node's random choices (which entries to refresh, jitter).
-  PastryNode(net::Transport& transport, net::Clock& clock, PastryConfig config,
-             std::uint64_t seed);
+  PastryNode(net::Transport& transport, net::Clock& clock, PastryConfig config, std::uint64_t seed);
   ~PastryNode() override;
   PastryNode(const PastryNode&) = delete;
   PastryNode& operator=(const PastryNode&) = delete;
@@ -220,9 +217,9 @@ class PastryNode final : public net::MessageHandler {
     net::Time at;
     net::Address address;
   };
-  std::unordered_map<Id, Failed> failed_;       // declared failed, kept failed_retention
-  std::unordered_set<Id> suspected_;            // did not acknowledge a hop; probing
-  std::unordered_set<Id> verifying_;            // probed or pinged, answer pending
+  std::unordered_map<Id, Failed> failed_;  // declared failed, kept failed_retention
+  std::unordered_set<Id> suspected_;       // did not acknowledge a hop; probing
+  std::unordered_set<Id> verifying_;       // probed or pinged, answer pending
   std::unordered_map<Id, std::unique_ptr<Liveness>> liveness_;  // per leaf set member
 
   std::uint64_t next_hop_id_;
@@ -241,7 +238,7 @@ class PastryNode final : public net::MessageHandler {
   std::function<void(Status)> join_done_;
   bool join_reply_received_ = false;
   std::unordered_set<Id> join_pending_;  // leaf set candidates probed, not answered yet
-  std::optional<LeafSet> join_view_;      // while joining: the closest nodes heard of
+  std::optional<LeafSet> join_view_;     // while joining: the closest nodes heard of
   net::TimerId join_timer_ = net::kNoTimer;
 
   net::TimerId heartbeat_timer_ = net::kNoTimer;

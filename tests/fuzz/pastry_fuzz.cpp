@@ -30,7 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<std::unique_ptr<pastry::PastryNode>> nodes;
   for (int i = 0; i < kNodes; ++i) {
     auto n = net.add_node(rng.random_id());
-    nodes.push_back(std::make_unique<pastry::PastryNode>(net.transport(n), net.clock(n), pc, rng.next()));
+    nodes.push_back(
+        std::make_unique<pastry::PastryNode>(net.transport(n), net.clock(n), pc, rng.next()));
     if (i == 0) {
       nodes[0]->start_new_ring();
     } else {

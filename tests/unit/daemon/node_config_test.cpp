@@ -330,3 +330,40 @@ TEST(NodeConfig, EmptySectionsMeanDefaults) {
 
 }  // namespace
 }  // namespace post::daemon
+
+namespace post::daemon {
+namespace {
+
+TEST(NodeConfig, AdminEndpointMustBeOnLoopback) {
+  std::string yaml =
+      "identity: {key: k, certificate: c, ca_certificate: ca}\n"
+      "listen: \"127.0.0.1:4000\"\n"
+      "data_dir: d\n"
+      "admin: \"10.1.2.3:4100\"\n";
+  auto r = parse_node_config(yaml, "node.yaml", "/tmp");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("node.yaml:4"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("must be a loopback address"), std::string::npos);
+}
+
+TEST(NodeConfig, PastryTimingsAreReadAndChecked) {
+  std::string base =
+      "identity: {key: k, certificate: c, ca_certificate: ca}\n"
+      "listen: \"127.0.0.1:4000\"\n"
+      "data_dir: d\n";
+  auto ok = parse_node_config(
+      base + "pastry: {heartbeat_interval: 1s, lease: 2500ms, probe_attempts: 5}\n", "node.yaml",
+      "/tmp");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->pastry.heartbeat_interval, std::chrono::seconds(1));
+  EXPECT_EQ(ok->pastry.lease, std::chrono::milliseconds(2500));
+  EXPECT_EQ(ok->pastry.probe_attempts, 5);
+  auto bad = parse_node_config(base + "pastry: {heartbeat_interval: 30s, lease: 20s}\n",
+                               "node.yaml", "/tmp");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("pastry.lease"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("longer than heartbeat_interval"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace post::daemon

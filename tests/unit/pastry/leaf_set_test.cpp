@@ -93,7 +93,8 @@ TEST(LeafSet, ClosestKListsNodesByDistanceIncludingSelf) {
 TEST(LeafSet, MatchesABruteForceOracleOnRandomIds) {
   Rng rng(3);
   std::vector<NodeHandle> all;
-  for (int i = 0; i < 200; ++i) all.push_back(NodeHandle{rng.random_id(), net::Address::v4(0x0a000001 + i, 1)});
+  for (int i = 0; i < 200; ++i)
+    all.push_back(NodeHandle{rng.random_id(), net::Address::v4(0x0a000001 + i, 1)});
   LeafSet ls(all[0], 24);
   for (std::size_t i = 1; i < all.size(); ++i) ls.insert(all[i]);
   std::vector<NodeHandle> others(all.begin() + 1, all.end());

@@ -31,7 +31,8 @@ class SmallRing : public ::testing::Test {
   // Adds a node and starts its join through node 0 (or a new ring for the first).
   SimNode add() {
     SimNode n = net_->add_node(rng_.random_id());
-    nodes_.push_back(std::make_unique<PastryNode>(net_->transport(n), net_->clock(n), config_, rng_.next()));
+    nodes_.push_back(
+        std::make_unique<PastryNode>(net_->transport(n), net_->clock(n), config_, rng_.next()));
     if (n == 0) {
       nodes_[n]->start_new_ring();
     } else {
@@ -143,7 +144,7 @@ TEST_F(SmallRing, CrashedNodesAreDroppedAndLookupsStayCorrect) {
   EXPECT_EQ(correct_lookups(200), 200);
   for (SimNode n : live()) {
     for (const auto& e : nodes_[n]->routing_table().all()) {
-      EXPECT_TRUE(net_->is_up(*net_->find(e)) ) << "node " << n << " routes to a crashed node";
+      EXPECT_TRUE(net_->is_up(*net_->find(e))) << "node " << n << " routes to a crashed node";
     }
   }
 }
@@ -166,7 +167,8 @@ TEST_F(SmallRing, ApplicationMessagesReachTheRootOfTheirKey) {
   };
   grow(25);
   std::vector<Sink> sinks(nodes_.size());
-  for (std::size_t i = 0; i < nodes_.size(); ++i) nodes_[i]->register_application(AppId::kTest, &sinks[i]);
+  for (std::size_t i = 0; i < nodes_.size(); ++i)
+    nodes_[i]->register_application(AppId::kTest, &sinks[i]);
   std::vector<Id> keys;
   for (int i = 0; i < 50; ++i) {
     keys.push_back(rng_.random_id());
@@ -198,7 +200,9 @@ TEST_F(SmallRing, ForgedLeafSetEntriesAreNeverAdmitted) {
     h->set_ip(a.ip.data(), 16);
     h->set_port(a.port);
   }
-  ASSERT_TRUE(net_->transport(liar).send(net_->handle(victim), net::Channel::kPastry, wire::encode_message(m)).ok());
+  ASSERT_TRUE(net_->transport(liar)
+                  .send(net_->handle(victim), net::Channel::kPastry, wire::encode_message(m))
+                  .ok());
   net_->run_for(30s);
   for (const Id& id : forged) {
     EXPECT_FALSE(nodes_[victim]->leaf_set().contains(id));
@@ -214,7 +218,9 @@ TEST_F(SmallRing, MalformedMessagesAreRefusedAndCounted) {
   ASSERT_TRUE(net_->transport(1).send(net_->handle(2), net::Channel::kPastry, garbage).ok());
   proto::pastry::PastryMessage bad_join;
   bad_join.mutable_routed()->set_key("short");
-  ASSERT_TRUE(net_->transport(1).send(net_->handle(2), net::Channel::kPastry, wire::encode_message(bad_join)).ok());
+  ASSERT_TRUE(net_->transport(1)
+                  .send(net_->handle(2), net::Channel::kPastry, wire::encode_message(bad_join))
+                  .ok());
   net_->run_for(1s);
   EXPECT_EQ(nodes_[2]->stats().messages_refused, before + 2);
   expect_leaf_sets_match_oracle();

@@ -60,10 +60,10 @@ TEST(Router, UsesTheLeafSetInsideItsRangeThenTheTableThenTheRareCase) {
   t.consider(h("c000"), 1ms, true);
   t.consider(h("8800"), 1ms, true);
   auto none = [](const Id&) { return false; };
-  EXPECT_EQ(next_hop(h("8011").id, ls, t, none).id, h("8010").id);   // leaf set
-  EXPECT_EQ(next_hop(h("8001").id, ls, t, none).id, self.id);        // this node is closest
-  EXPECT_EQ(next_hop(h("c123").id, ls, t, none).id, h("c000").id);   // table row 0
-  EXPECT_EQ(next_hop(h("88ff").id, ls, t, none).id, h("8800").id);   // table row 1
+  EXPECT_EQ(next_hop(h("8011").id, ls, t, none).id, h("8010").id);  // leaf set
+  EXPECT_EQ(next_hop(h("8001").id, ls, t, none).id, self.id);       // this node is closest
+  EXPECT_EQ(next_hop(h("c123").id, ls, t, none).id, h("c000").id);  // table row 0
+  EXPECT_EQ(next_hop(h("88ff").id, ls, t, none).id, h("8800").id);  // table row 1
   // A hole at row 0 column 9: the rare case takes a known node closer to the key.
   EXPECT_EQ(next_hop(h("9000").id, ls, t, none).id, h("8800").id);
   // An excluded entry is never chosen.

@@ -1,0 +1,50 @@
+// AdminService: what postd's admin endpoint says about the node. It answers each
+// AdminRequest from the public state of the node's Pastry layer and transport: status, leaf
+// set, routing table, links, and lookups routed through the overlay.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "host/daemon/admin_server.h"
+#include "host/net/asio_transport.h"
+#include "host/net/clock.h"
+#include "host/pastry/pastry_node.h"
+
+namespace post::daemon {
+
+// Facts about the running node that its layers do not hold.
+struct AdminServiceInfo {
+  std::string version;  // e.g. "postd 0.1.0"
+  std::string ring;     // the node certificate's ring; empty for the global ring
+  net::Time started{};  // on `clock`: when the node started, for the uptime
+};
+
+class AdminService final : public AdminHandler {
+ public:
+  // Reads `node`, `transport` and `clock` (none owned; all must outlive the service) on the
+  // node's executor, whenever a request comes.
+  AdminService(pastry::PastryNode& node, net::AsioTransport& transport, net::Clock& clock,
+               AdminServiceInfo info);
+
+  // Answers status, leafset, routes and peers at once, and lookup when the overlay has found
+  // the key's root (or failed to: then with an Error saying why). A lookup key that is not
+  // 32 bytes or 64 hex characters gets an Error naming the key.
+  void handle(const proto::admin::AdminRequest& request,
+              std::function<void(proto::admin::AdminResponse)> reply) override;
+
+ private:
+  proto::admin::AdminResponse status() const;
+  proto::admin::AdminResponse leaf_set() const;
+  proto::admin::AdminResponse routes() const;
+  proto::admin::AdminResponse peers() const;
+  void lookup(const proto::admin::LookupRequest& request,
+              std::function<void(proto::admin::AdminResponse)> reply);
+
+  pastry::PastryNode& node_;
+  net::AsioTransport& transport_;
+  net::Clock& clock_;
+  AdminServiceInfo info_;
+};
+
+}  // namespace post::daemon

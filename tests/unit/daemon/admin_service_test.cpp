@@ -1,0 +1,190 @@
+// AdminService on a real two-node ring over loopback TCP: each answer reports what the
+// node's Pastry state and transport hold, lookups route through the overlay, and a bad key
+// gets an Error naming it.
+#include "host/daemon/admin_service.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <optional>
+
+#include "host/net/asio_clock.h"
+#include "tests/support/test_support.h"
+
+namespace post::daemon {
+namespace {
+
+namespace admin = proto::admin;
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+struct TestNode {
+  std::unique_ptr<net::AsioTransport> transport;
+  std::unique_ptr<pastry::PastryNode> pastry;
+};
+
+std::string bytes_of(const Id& id) {
+  return to_string(id.view());
+}
+
+class AdminServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    first = make_node(1);
+    second = make_node(2);
+    first.pastry->start_new_ring();
+    bool joined = false;
+    second.pastry->join({first.transport->local().address}, [&](Status s) {
+      ASSERT_TRUE(s.ok()) << s.error().to_string();
+      joined = true;
+    });
+    ASSERT_TRUE(testing::run_until(io, [&] {
+      return joined && first.pastry->leaf_set().size() == 1 &&
+             second.pastry->leaf_set().size() == 1;
+    }));
+    service.emplace(*second.pastry, *second.transport, clock,
+                    AdminServiceInfo{"postd test", "acme", clock.now() - 5s});
+  }
+
+  TestNode make_node(std::uint64_t seed) {
+    TestNode n;
+    n.transport = std::make_unique<net::AsioTransport>(io, pki.node(testing::loopback_any_port()));
+    auto s = n.transport->start();
+    EXPECT_TRUE(s.ok()) << s.error().to_string();
+    n.pastry =
+        std::make_unique<pastry::PastryNode>(*n.transport, clock, pastry::PastryConfig{}, seed);
+    return n;
+  }
+
+  // Asks the service and runs the node until it answers.
+  admin::AdminResponse ask(const admin::AdminRequest& request) {
+    std::optional<admin::AdminResponse> answer;
+    service->handle(request, [&](admin::AdminResponse r) { answer = std::move(r); });
+    EXPECT_TRUE(testing::run_until(io, [&] { return answer.has_value(); }));
+    return answer.value_or(admin::AdminResponse());
+  }
+
+  admin::AdminResponse lookup_hex(const std::string& hex) {
+    admin::AdminRequest r;
+    r.mutable_lookup()->set_hex(hex);
+    return ask(r);
+  }
+
+  boost::asio::io_context io;
+  net::AsioClock clock{io};
+  testing::TestPki pki;
+  TestNode first;
+  TestNode second;
+  std::optional<AdminService> service;
+};
+
+TEST_F(AdminServiceTest, StatusReportsTheNodeItsTablesAndCounters) {
+  admin::AdminRequest r;
+  r.mutable_status();
+  auto answer = ask(r);
+  ASSERT_TRUE(answer.has_status());
+  const auto& s = answer.status();
+  EXPECT_EQ(s.self().id(), bytes_of(second.transport->local().id));
+  EXPECT_EQ(s.self().address(), second.transport->local().address.to_string());
+  EXPECT_EQ(s.ring(), "acme");
+  EXPECT_EQ(s.version(), "postd test");
+  EXPECT_EQ(s.state(), admin::JOIN_STATE_READY);
+  EXPECT_GE(s.uptime_ms(), 5000u);
+  EXPECT_EQ(s.leaf_set_size(), 1u);
+  EXPECT_EQ(s.leaf_set_capacity(), 24u);
+  EXPECT_EQ(s.digit_bits(), 4u);
+  EXPECT_EQ(s.routing_max_rows(), 64u);
+  EXPECT_EQ(s.routing_entries(), second.pastry->routing_table().size());
+  EXPECT_EQ(s.links(), second.transport->links().size());
+  EXPECT_GE(s.links(), 1u);
+  EXPECT_EQ(s.failed_nodes(), 0u);
+  EXPECT_GE(s.transport().links_dialled(), 1u);
+  EXPECT_EQ(s.pastry().forwarded(), second.pastry->stats().forwarded);
+}
+
+TEST_F(AdminServiceTest, LeafSetListsTheOtherNodeInRingOrderWithItsRtt) {
+  admin::AdminRequest r;
+  r.mutable_leaf_set();
+  auto answer = ask(r);
+  ASSERT_TRUE(answer.has_leaf_set());
+  const auto& l = answer.leaf_set();
+  EXPECT_EQ(l.size(), 1u);
+  EXPECT_EQ(l.capacity(), 24u);
+  ASSERT_GE(l.members_size(), 1);
+  bool seen_cw = false;
+  for (const auto& m : l.members()) {
+    EXPECT_EQ(m.node().id(), bytes_of(first.transport->local().id));
+    EXPECT_EQ(m.node().address(), first.transport->local().address.to_string());
+    EXPECT_EQ(m.position(), 1u);
+    EXPECT_TRUE(m.has_rtt_ns());
+    // Counter-clockwise members come first.
+    if (m.side() == admin::SIDE_CLOCKWISE) seen_cw = true;
+    if (seen_cw) {
+      EXPECT_EQ(m.side(), admin::SIDE_CLOCKWISE);
+    }
+  }
+}
+
+TEST_F(AdminServiceTest, RoutesListTheFilledSlots) {
+  admin::AdminRequest r;
+  r.mutable_routes();
+  auto answer = ask(r);
+  ASSERT_TRUE(answer.has_routes());
+  const auto& t = answer.routes();
+  EXPECT_EQ(t.digit_bits(), 4u);
+  EXPECT_EQ(static_cast<std::size_t>(t.entries_size()), second.pastry->routing_table().size());
+  for (const auto& e : t.entries()) {
+    auto id = Id::from_bytes(as_bytes(e.node().id()));
+    ASSERT_TRUE(id.ok());
+    auto slot = second.pastry->routing_table().slot_of(*id);
+    ASSERT_TRUE(slot);
+    EXPECT_EQ(e.row(), static_cast<std::uint32_t>(slot->first));
+    EXPECT_EQ(e.column(), static_cast<std::uint32_t>(slot->second));
+  }
+}
+
+TEST_F(AdminServiceTest, PeersListTheTransportsLinks) {
+  admin::AdminRequest r;
+  r.mutable_peers();
+  auto answer = ask(r);
+  ASSERT_TRUE(answer.has_peers());
+  const auto& p = answer.peers();
+  ASSERT_EQ(static_cast<std::size_t>(p.links_size()), second.transport->links().size());
+  bool found = false;
+  for (const auto& link : p.links()) {
+    if (link.peer().id() != bytes_of(first.transport->local().id)) continue;
+    found = true;
+    EXPECT_GT(link.frames_in(), 0u);
+    EXPECT_GT(link.frames_out(), 0u);
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(AdminServiceTest, LookupFindsTheRootOfAKeyAndThePathToIt) {
+  const Id& far = first.transport->local().id;
+  auto answer = lookup_hex(far.to_hex());
+  ASSERT_TRUE(answer.has_lookup()) << answer.error().message();
+  const auto& l = answer.lookup();
+  EXPECT_EQ(l.key(), bytes_of(far));
+  EXPECT_EQ(l.root().id(), bytes_of(far));
+  EXPECT_EQ(l.hops(), 1u);
+  ASSERT_EQ(l.path_size(), 2);
+  EXPECT_EQ(l.path(0).id(), bytes_of(second.transport->local().id));
+  EXPECT_EQ(l.path(1).id(), bytes_of(far));
+
+  admin::AdminRequest by_id;
+  by_id.mutable_lookup()->set_id(bytes_of(second.transport->local().id));
+  auto own = ask(by_id);
+  ASSERT_TRUE(own.has_lookup()) << own.error().message();
+  EXPECT_EQ(own.lookup().root().id(), bytes_of(second.transport->local().id));
+  EXPECT_EQ(own.lookup().hops(), 0u);
+}
+
+TEST_F(AdminServiceTest, ABadLookupKeyGetsAnErrorNamingIt) {
+  auto answer = lookup_hex("xyz");
+  ASSERT_TRUE(answer.has_error());
+  EXPECT_THAT(answer.error().message(), HasSubstr("lookup key 'xyz' is not a key"));
+}
+
+}  // namespace
+}  // namespace post::daemon

@@ -1,0 +1,711 @@
+// postctl: asks a running postd about its node over the node's admin endpoint.
+//
+//   postctl [--admin HOST:PORT | --config node.yaml] [--json] [--timeout SECONDS] COMMAND
+//
+//   status        the node: id, address, ring, state, uptime, table sizes, counters
+//   leafset       the leaf set, in ring order around the node
+//   routes        the routing table's filled slots
+//   peers         the transport's open links with their RTTs
+//   lookup KEY    which node is responsible for KEY, and the hops to it
+//
+// docs/POSTCTL.md describes the output, the JSON keys and the exit codes.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <nlohmann/json.hpp>
+
+#include "host/core/bytes.h"
+#include "host/core/frame.h"
+#include "host/core/id.h"
+#include "host/daemon/node_config.h"
+#include "host/daemon/proto/admin.pb.h"
+#include "host/net/errors.h"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace admin = post::proto::admin;
+using asio::ip::tcp;
+using Json = nlohmann::ordered_json;
+using post::Error;
+using post::Result;
+using post::net::NetErrc;
+
+// The admin address postd's example configuration uses (config/node.example.yaml).
+constexpr const char* kDefaultAdmin = "127.0.0.1:4100";
+constexpr double kDefaultTimeoutSeconds = 5;
+constexpr int kExitOk = 0;
+constexpr int kExitNodeError = 1;  // the node answered with an Error
+constexpr int kExitUsage = 2;      // bad arguments or configuration
+constexpr int kExitNoAnswer = 3;   // cannot connect, timeout, or an answer that is not one
+
+// ---------------------------------------------------------------------------------------
+// Where the admin endpoint is
+// ---------------------------------------------------------------------------------------
+
+struct Target {
+  std::string host;
+  std::string port;
+  std::string text;  // as the user will recognise it, "host:port"
+};
+
+// Parses "host:port" or "[v6]:port".
+Result<Target> parse_target(const std::string& text) {
+  auto bad = [&](const std::string& why) {
+    return post::make_error(NetErrc::kBadAddress, "admin address '" + text + "': " + why);
+  };
+  Target t;
+  t.text = text;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return bad("expected [ipv6]:port");
+    }
+    t.host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) return bad("expected host:port");
+    t.host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (t.host.find(':') != std::string::npos) {
+      return bad("write an IPv6 address in brackets, as [addr]:port");
+    }
+  }
+  if (t.host.empty()) return bad("the host is missing");
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+      std::stoi(port) < 1 || std::stoi(port) > 65535) {
+    return bad("the port must be a number from 1 to 65535");
+  }
+  t.port = port;
+  return t;
+}
+
+// The admin address in the node configuration at `path` (always a loopback address: the
+// configuration is refused otherwise).
+Result<Target> target_from_config(const std::string& path) {
+  auto config = post::daemon::load_node_config(path);
+  if (!config.ok()) return std::move(config).error();
+  if (!config->admin) {
+    return post::make_error(post::CoreErrc::kConfigMissingKey,
+                            path +
+                                " has no `admin:` address, so that postd opens no admin "
+                                "endpoint; add one (e.g. admin: \"" +
+                                std::string(kDefaultAdmin) + "\") and restart postd");
+  }
+  return parse_target(config->admin->to_string());
+}
+
+std::string seconds_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", s);
+  return buf;
+}
+
+// ---------------------------------------------------------------------------------------
+// AdminClient: one request, one answer, within a deadline.
+// ---------------------------------------------------------------------------------------
+class AdminClient {
+ public:
+  AdminClient(Target target, double timeout_seconds)
+      : target_(std::move(target)),
+        timeout_seconds_(timeout_seconds),
+        deadline_(std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                      std::chrono::duration<double>(timeout_seconds))) {}
+
+  // Connects, sends `request` and waits for its answer, all before the deadline. Errors:
+  // NetErrc::kUnreachable (cannot connect), kTimeout, kClosed (closed before answering),
+  // kProtocolViolation (the answer does not decode).
+  Result<admin::AdminResponse> call(const admin::AdminRequest& request) {
+    auto endpoints = resolve();
+    if (!endpoints.ok()) return std::move(endpoints).error();
+    if (auto s = connect(*endpoints); !s.ok()) return std::move(s).error();
+
+    post::Bytes frame = post::wire::encode_frame(post::wire::encode_message(request));
+    boost::system::error_code ec;
+    bool done = false;
+    asio::async_write(socket_, asio::buffer(frame),
+                      [&](const boost::system::error_code& e, std::size_t) {
+                        ec = e;
+                        done = true;
+                      });
+    if (!run(done)) return no_answer();
+    if (ec) return closed("sending the request failed: " + ec.message());
+
+    post::wire::FrameDecoder decoder(post::wire::kMaxFrameBytes);
+    std::vector<std::uint8_t> buffer(64 * 1024);
+    for (;;) {
+      auto next = decoder.next();
+      if (!next.ok()) return bad_answer(next.error().to_string());
+      if (next->has_value()) {
+        auto response = post::wire::decode_message<admin::AdminResponse>(**next, "admin answer");
+        if (!response.ok()) return bad_answer(response.error().message);
+        if (response->request_id() != request.request_id()) {
+          return bad_answer("it answers request " + std::to_string(response->request_id()) +
+                            ", not " + std::to_string(request.request_id()));
+        }
+        return response;
+      }
+      std::size_t n = 0;
+      done = false;
+      socket_.async_read_some(asio::buffer(buffer),
+                              [&](const boost::system::error_code& e, std::size_t got) {
+                                ec = e;
+                                n = got;
+                                done = true;
+                              });
+      if (!run(done)) return no_answer();
+      if (ec == asio::error::eof) return closed("it closed the connection before answering");
+      if (ec) return closed("reading the answer failed: " + ec.message());
+      decoder.feed(post::ByteView(buffer.data(), n));
+    }
+  }
+
+ private:
+  // Runs the io_context until `done` or the deadline; false at the deadline.
+  bool run(const bool& done) {
+    io_.restart();
+    while (!done) {
+      if (io_.run_one_until(deadline_) == 0 && !done) {
+        if (std::chrono::steady_clock::now() >= deadline_ || io_.stopped()) break;
+      }
+    }
+    return done;
+  }
+
+  Result<tcp::resolver::results_type> resolve() {
+    tcp::resolver resolver(io_);
+    boost::system::error_code ec;
+    tcp::resolver::results_type results;
+    bool done = false;
+    resolver.async_resolve(target_.host, target_.port, tcp::resolver::numeric_service,
+                           [&](const boost::system::error_code& e, tcp::resolver::results_type r) {
+                             ec = e;
+                             results = std::move(r);
+                             done = true;
+                           });
+    if (!run(done)) {
+      resolver.cancel();
+      return unreachable("cannot resolve '" + target_.host + "' within " +
+                         seconds_text(timeout_seconds_) + " s");
+    }
+    if (ec) return unreachable("cannot resolve '" + target_.host + "': " + ec.message());
+    return results;
+  }
+
+  post::Status connect(const tcp::resolver::results_type& endpoints) {
+    boost::system::error_code ec;
+    bool done = false;
+    asio::async_connect(socket_, endpoints,
+                        [&](const boost::system::error_code& e, const tcp::endpoint&) {
+                          ec = e;
+                          done = true;
+                        });
+    if (!run(done)) {
+      return unreachable("no connection within " + seconds_text(timeout_seconds_) + " s");
+    }
+    if (ec) return unreachable(ec.message());
+    boost::system::error_code ignored;
+    socket_.set_option(tcp::no_delay(true), ignored);
+    return post::ok_status();
+  }
+
+  Error unreachable(const std::string& why) const {
+    return post::make_error(NetErrc::kUnreachable, "cannot reach postd's admin endpoint at " +
+                                                       target_.text + ": " + why +
+                                                       " (is postd running with `admin:` set?)");
+  }
+  Error no_answer() const {
+    return post::make_error(NetErrc::kTimeout, "postd's admin endpoint at " + target_.text +
+                                                   " did not answer within " +
+                                                   seconds_text(timeout_seconds_) + " s");
+  }
+  Error closed(const std::string& why) const {
+    return post::make_error(
+        NetErrc::kClosed, "no answer from postd's admin endpoint at " + target_.text + ": " + why);
+  }
+  Error bad_answer(const std::string& why) const {
+    return post::make_error(
+        NetErrc::kProtocolViolation,
+        "postd's admin endpoint at " + target_.text + " sent an unreadable answer: " + why);
+  }
+
+  Target target_;
+  double timeout_seconds_;
+  std::chrono::steady_clock::time_point deadline_;
+  asio::io_context io_;
+  tcp::socket socket_{io_};
+};
+
+// ---------------------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------------------
+
+std::string id_hex(const std::string& id_bytes) {
+  return post::to_hex(post::as_bytes(id_bytes));
+}
+
+std::string short_id(const std::string& id_bytes) {
+  return id_hex(id_bytes).substr(0, 8);
+}
+
+double to_ms(std::uint64_t ns) {
+  return static_cast<double>(ns) / 1e6;
+}
+
+std::string ms_text(std::uint64_t ns) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f ms", to_ms(ns));
+  return buf;
+}
+
+template <class Message>
+std::string rtt_text(const Message& m) {
+  return m.has_rtt_ns() ? ms_text(m.rtt_ns()) : "?";
+}
+
+template <class Message>
+Json rtt_json(const Message& m) {
+  return m.has_rtt_ns() ? Json(to_ms(m.rtt_ns())) : Json(nullptr);
+}
+
+std::string uptime_text(std::uint64_t ms) {
+  std::uint64_t s = ms / 1000;
+  char buf[64];
+  if (s >= 86400) {
+    std::snprintf(
+        buf, sizeof buf, "%llud %02lluh %02llum %02llus",
+        static_cast<unsigned long long>(s / 86400), static_cast<unsigned long long>(s / 3600 % 24),
+        static_cast<unsigned long long>(s / 60 % 60), static_cast<unsigned long long>(s % 60));
+  } else if (s >= 3600) {
+    std::snprintf(
+        buf, sizeof buf, "%lluh %02llum %02llus", static_cast<unsigned long long>(s / 3600),
+        static_cast<unsigned long long>(s / 60 % 60), static_cast<unsigned long long>(s % 60));
+  } else if (s >= 60) {
+    std::snprintf(buf, sizeof buf, "%llum %02llus", static_cast<unsigned long long>(s / 60),
+                  static_cast<unsigned long long>(s % 60));
+  } else {
+    std::snprintf(buf, sizeof buf, "%llus", static_cast<unsigned long long>(s));
+  }
+  return buf;
+}
+
+std::string state_name(admin::JoinState s) {
+  switch (s) {
+    case admin::JOIN_STATE_IDLE: return "idle";
+    case admin::JOIN_STATE_JOINING: return "joining";
+    case admin::JOIN_STATE_READY: return "ready";
+    case admin::JOIN_STATE_LEFT: return "left";
+    default: return "unknown";
+  }
+}
+
+// One JSON object on stdout. Text that is not UTF-8 is replaced rather than refused.
+void print_json(const Json& j) {
+  std::cout << j.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+}
+
+Json node_json(const admin::Node& n) {
+  return Json{{"node_id", id_hex(n.id())}, {"address", n.address()}};
+}
+
+// Columns of text, each as wide as its widest cell; `right` columns (numbers) align right.
+class Table {
+ public:
+  Table(std::vector<std::string> headers, std::vector<bool> right)
+      : headers_(std::move(headers)), right_(std::move(right)) {
+    right_.resize(headers_.size(), false);
+  }
+  void add(std::vector<std::string> cells) {
+    cells.resize(headers_.size());
+    rows_.push_back(std::move(cells));
+  }
+  void print(std::ostream& out) const {
+    std::vector<std::size_t> width(headers_.size());
+    for (std::size_t c = 0; c < headers_.size(); ++c) width[c] = headers_[c].size();
+    for (const auto& row : rows_) {
+      for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+    }
+    auto line = [&](const std::vector<std::string>& cells) {
+      std::string text;
+      for (std::size_t c = 0; c < cells.size(); ++c) {
+        std::string pad(width[c] - cells[c].size(), ' ');
+        if (c > 0) text += "  ";
+        text += right_[c] ? pad + cells[c] : cells[c] + pad;
+      }
+      while (!text.empty() && text.back() == ' ') text.pop_back();
+      out << text << "\n";
+    };
+    line(headers_);
+    for (const auto& row : rows_) line(row);
+  }
+
+ private:
+  std::vector<std::string> headers_;
+  std::vector<bool> right_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// "key   value" lines, values aligned at least `width` characters after the indent.
+void print_fields(std::ostream& out, const std::vector<std::pair<std::string, std::string>>& fields,
+                  const std::string& indent = "", std::size_t width = 0) {
+  for (const auto& [k, v] : fields) width = std::max(width, k.size());
+  for (const auto& [k, v] : fields) {
+    out << indent << k << std::string(width - k.size() + 2, ' ') << v << "\n";
+  }
+}
+
+std::string n(std::uint64_t v) {
+  return std::to_string(v);
+}
+
+void print_status(const admin::StatusReply& s, bool json) {
+  const auto& p = s.pastry();
+  const auto& t = s.transport();
+  constexpr std::size_t kCounterWidth = 20;  // both counter blocks line up
+  if (json) {
+    Json j{
+        {"node_id", id_hex(s.self().id())},
+        {"address", s.self().address()},
+        {"ring", s.ring()},
+        {"state", state_name(s.state())},
+        {"uptime_ms", s.uptime_ms()},
+        {"version", s.version()},
+        {"leaf_set",
+         {{"size", s.leaf_set_size()},
+          {"capacity", s.leaf_set_capacity()},
+          {"complete", s.leaf_set_complete()}}},
+        {"routing_table",
+         {{"entries", s.routing_entries()},
+          {"rows", s.routing_rows()},
+          {"max_rows", s.routing_max_rows()},
+          {"digit_bits", s.digit_bits()}}},
+        {"links", s.links()},
+        {"failed_nodes", s.failed_nodes()},
+        {"pastry",
+         {{"routed_originated", p.routed_originated()},
+          {"forwarded", p.forwarded()},
+          {"delivered", p.delivered()},
+          {"rerouted", p.rerouted()},
+          {"dropped", p.dropped()},
+          {"failures_detected", p.failures_detected()},
+          {"joins_answered", p.joins_answered()},
+          {"messages_refused", p.messages_refused()}}},
+        {"transport",
+         {{"links_accepted", t.links_accepted()},
+          {"links_dialled", t.links_dialled()},
+          {"handshakes_failed", t.handshakes_failed()},
+          {"frames_refused", t.frames_refused()},
+          {"links_refused_full", t.links_refused_full()},
+          {"messages_delivered", t.messages_delivered()},
+          {"messages_dropped_no_handler", t.messages_dropped_no_handler()}}},
+    };
+    print_json(j);
+    return;
+  }
+  print_fields(
+      std::cout,
+      {
+          {"node id", id_hex(s.self().id())},
+          {"address", s.self().address()},
+          {"ring", s.ring().empty() ? "global" : s.ring()},
+          {"state", state_name(s.state())},
+          {"uptime", uptime_text(s.uptime_ms())},
+          {"version", s.version()},
+          {"leaf set", n(s.leaf_set_size()) + " of " + n(s.leaf_set_capacity()) +
+                           (s.leaf_set_complete() ? " (complete)" : " (incomplete)")},
+          {"routing table", n(s.routing_entries()) + " entries in " + n(s.routing_rows()) + " of " +
+                                n(s.routing_max_rows()) + " rows (b = " + n(s.digit_bits()) + ")"},
+          {"links", n(s.links())},
+          {"failed nodes", n(s.failed_nodes())},
+      });
+  std::cout << "pastry\n";
+  print_fields(std::cout,
+               {{"routed (originated)", n(p.routed_originated())},
+                {"forwarded", n(p.forwarded())},
+                {"delivered", n(p.delivered())},
+                {"rerouted", n(p.rerouted())},
+                {"dropped", n(p.dropped())},
+                {"failures detected", n(p.failures_detected())},
+                {"joins answered", n(p.joins_answered())},
+                {"messages refused", n(p.messages_refused())}},
+               "  ", kCounterWidth);
+  std::cout << "transport\n";
+  print_fields(std::cout,
+               {{"links accepted", n(t.links_accepted())},
+                {"links dialled", n(t.links_dialled())},
+                {"handshakes failed", n(t.handshakes_failed())},
+                {"frames refused", n(t.frames_refused())},
+                {"links refused (full)", n(t.links_refused_full())},
+                {"messages delivered", n(t.messages_delivered())},
+                {"dropped (no handler)", n(t.messages_dropped_no_handler())}},
+               "  ", kCounterWidth);
+}
+
+std::string side_name(admin::Side s) {
+  switch (s) {
+    case admin::SIDE_COUNTER_CLOCKWISE: return "ccw";
+    case admin::SIDE_CLOCKWISE: return "cw";
+    default: return "?";
+  }
+}
+
+void print_leaf_set(const admin::LeafSetReply& l, bool json) {
+  if (json) {
+    Json members = Json::array();
+    for (const auto& m : l.members()) {
+      members.push_back(Json{{"side", side_name(m.side())},
+                             {"position", m.position()},
+                             {"node_id", id_hex(m.node().id())},
+                             {"address", m.node().address()},
+                             {"rtt_ms", rtt_json(m)}});
+    }
+    Json j{{"node_id", id_hex(l.self().id())},
+           {"address", l.self().address()},
+           {"size", l.size()},
+           {"capacity", l.capacity()},
+           {"complete", l.complete()},
+           {"members", std::move(members)}};
+    print_json(j);
+    return;
+  }
+  std::cout << "leaf set of " << short_id(l.self().id()) << " (" << l.self().address()
+            << "): " << l.size() << " of " << l.capacity() << " members, "
+            << (l.complete() ? "complete" : "incomplete") << "\n\n";
+  Table table({"SIDE", "POS", "ID", "ADDRESS", "RTT"}, {false, true, false, false, true});
+  bool self_shown = false;
+  for (const auto& m : l.members()) {
+    if (!self_shown && m.side() == admin::SIDE_CLOCKWISE) {
+      table.add({"self", "", short_id(l.self().id()), l.self().address(), ""});
+      self_shown = true;
+    }
+    table.add({side_name(m.side()), n(m.position()), short_id(m.node().id()), m.node().address(),
+               rtt_text(m)});
+  }
+  if (!self_shown) table.add({"self", "", short_id(l.self().id()), l.self().address(), ""});
+  table.print(std::cout);
+}
+
+void print_routes(const admin::RoutesReply& r, bool json) {
+  if (json) {
+    Json entries = Json::array();
+    for (const auto& e : r.entries()) {
+      entries.push_back(Json{{"row", e.row()},
+                             {"column", e.column()},
+                             {"node_id", id_hex(e.node().id())},
+                             {"address", e.node().address()},
+                             {"rtt_ms", rtt_json(e)}});
+    }
+    Json j{{"node_id", id_hex(r.self().id())}, {"address", r.self().address()},
+           {"digit_bits", r.digit_bits()},     {"rows", r.rows()},
+           {"max_rows", r.max_rows()},         {"size", r.entries_size()},
+           {"entries", std::move(entries)}};
+    print_json(j);
+    return;
+  }
+  std::cout << "routing table of " << short_id(r.self().id()) << " (" << r.self().address()
+            << "): " << r.entries_size() << " entries in " << r.rows() << " of " << r.max_rows()
+            << " rows, b = " << r.digit_bits() << "\n";
+  if (r.entries().empty()) return;
+  std::cout << "\n";
+  Table table({"ROW", "COL", "ID", "ADDRESS", "RTT"}, {true, true, false, false, true});
+  for (const auto& e : r.entries()) {
+    char column[8];
+    std::snprintf(column, sizeof column, "%x", e.column());
+    table.add({n(e.row()), column, short_id(e.node().id()), e.node().address(), rtt_text(e)});
+  }
+  table.print(std::cout);
+}
+
+void print_peers(const admin::PeersReply& p, bool json) {
+  if (json) {
+    Json links = Json::array();
+    for (const auto& l : p.links()) {
+      links.push_back(Json{{"node_id", id_hex(l.peer().id())},
+                           {"address", l.peer().address()},
+                           {"direction", l.outgoing() ? "out" : "in"},
+                           {"rtt_ms", rtt_json(l)},
+                           {"queued_bytes", l.queued_bytes()},
+                           {"frames_in", l.frames_in()},
+                           {"frames_out", l.frames_out()}});
+    }
+    Json j{{"node_id", id_hex(p.self().id())},
+           {"address", p.self().address()},
+           {"size", p.links_size()},
+           {"links", std::move(links)}};
+    print_json(j);
+    return;
+  }
+  std::cout << p.links_size() << " link(s) of " << short_id(p.self().id()) << " ("
+            << p.self().address() << ")\n";
+  if (p.links().empty()) return;
+  std::cout << "\n";
+  Table table({"DIR", "ID", "ADDRESS", "RTT", "QUEUED", "FRAMES IN", "FRAMES OUT"},
+              {false, false, false, true, true, true, true});
+  for (const auto& l : p.links()) {
+    table.add({l.outgoing() ? "out" : "in", short_id(l.peer().id()), l.peer().address(),
+               rtt_text(l), n(l.queued_bytes()), n(l.frames_in()), n(l.frames_out())});
+  }
+  table.print(std::cout);
+}
+
+void print_lookup(const admin::LookupReply& l, bool json) {
+  if (json) {
+    Json path = Json::array();
+    for (const auto& hop : l.path()) path.push_back(node_json(hop));
+    Json j{{"key", id_hex(l.key())},
+           {"root", node_json(l.root())},
+           {"hops", l.hops()},
+           {"latency_ms", to_ms(l.latency_ns())},
+           {"path", std::move(path)}};
+    print_json(j);
+    return;
+  }
+  print_fields(std::cout, {{"key", id_hex(l.key())},
+                           {"root", id_hex(l.root().id())},
+                           {"root address", l.root().address()},
+                           {"hops", n(l.hops())},
+                           {"latency", ms_text(l.latency_ns())}});
+  if (l.path().empty()) return;
+  std::cout << "\n";
+  Table table({"HOP", "ID", "ADDRESS"}, {true, false, false});
+  for (int i = 0; i < l.path_size(); ++i) {
+    table.add({n(static_cast<std::uint64_t>(i)), short_id(l.path(i).id()), l.path(i).address()});
+  }
+  table.print(std::cout);
+}
+
+// Reports `message` on stderr and, with --json, as {"error": message} on stdout.
+int fail(int code, const std::string& message, bool json) {
+  std::cerr << "postctl: " << message << "\n";
+  if (json) print_json(Json{{"error", message}});
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "postctl: ask a running postd about its node over the node's admin endpoint (the "
+      "`admin:` address in its configuration)."};
+  app.footer(
+      "Exit codes: 0 answered; 1 the node answered with an error; 2 usage or configuration "
+      "error; 3 no answer (cannot connect, timed out, or an unreadable answer).\n"
+      "See docs/POSTCTL.md for the output of each command and its JSON keys.");
+  app.set_version_flag("--version", std::string("postctl ") + POST_VERSION);
+  app.fallthrough();
+
+  std::string admin_text;
+  std::string config_path;
+  bool json = false;
+  double timeout_seconds = kDefaultTimeoutSeconds;
+  auto* admin_opt = app.add_option(
+      "-a,--admin", admin_text,
+      "the admin endpoint, HOST:PORT or [IPv6]:PORT (default " + std::string(kDefaultAdmin) + ")");
+  auto* config_opt = app.add_option("-c,--config", config_path,
+                                    "take the admin endpoint from this node configuration (YAML, "
+                                    "its `admin:` key)");
+  admin_opt->excludes(config_opt);
+  app.add_flag("--json", json, "print one JSON object instead of text (keys: docs/POSTCTL.md)");
+  app.add_option("-t,--timeout", timeout_seconds,
+                 "give up after this many seconds (connecting and answering; default 5)")
+      ->check(CLI::Range(0.001, 3600.0));
+
+  auto* status_cmd = app.add_subcommand(
+      "status",
+      "the node: id, address, ring, state, uptime, version, leaf set and routing "
+      "table sizes, links, failed nodes, counters");
+  auto* leafset_cmd =
+      app.add_subcommand("leafset", "the leaf set in ring order: side, position, id, address, RTT");
+  auto* routes_cmd = app.add_subcommand(
+      "routes", "the routing table's filled slots: row, column, id, address, RTT");
+  auto* peers_cmd = app.add_subcommand(
+      "peers", "open transport links: direction, id, address, RTT, queued bytes, frames");
+  auto* lookup_cmd = app.add_subcommand(
+      "lookup", "which node is responsible for KEY (its root), and the hops to it");
+  std::string key_text;
+  lookup_cmd->add_option("KEY", key_text, "the key: 64 hex characters (a 256-bit id)")->required();
+  app.require_subcommand(1);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  Result<Target> target = config_path.empty()
+                              ? parse_target(admin_text.empty() ? kDefaultAdmin : admin_text)
+                              : target_from_config(config_path);
+  if (!target.ok()) return fail(kExitUsage, target.error().message, json);
+
+  admin::AdminRequest request;
+  request.set_request_id(1);
+  std::string command;
+  if (status_cmd->parsed()) {
+    command = "status";
+    request.mutable_status();
+  } else if (leafset_cmd->parsed()) {
+    command = "leafset";
+    request.mutable_leaf_set();
+  } else if (routes_cmd->parsed()) {
+    command = "routes";
+    request.mutable_routes();
+  } else if (peers_cmd->parsed()) {
+    command = "peers";
+    request.mutable_peers();
+  } else if (lookup_cmd->parsed()) {
+    command = "lookup";
+    if (auto key = post::Id::from_hex(key_text); !key.ok()) {
+      std::string why = key_text.size() == 64
+                            ? "it holds a character that is not a hex digit"
+                            : "expected 64 hex characters, got " + std::to_string(key_text.size());
+      return fail(kExitUsage, "'" + key_text + "' is not a key: " + why, json);
+    }
+    request.mutable_lookup()->set_hex(key_text);
+  }
+
+  AdminClient client(*target, timeout_seconds);
+  auto response = client.call(request);
+  if (!response.ok()) return fail(kExitNoAnswer, response.error().message, json);
+  if (response->has_error()) {
+    return fail(kExitNodeError,
+                "postd at " + target->text + " could not answer " + command + ": " +
+                    response->error().message(),
+                json);
+  }
+  bool matches = (command == "status" && response->has_status()) ||
+                 (command == "leafset" && response->has_leaf_set()) ||
+                 (command == "routes" && response->has_routes()) ||
+                 (command == "peers" && response->has_peers()) ||
+                 (command == "lookup" && response->has_lookup());
+  if (!matches) {
+    return fail(kExitNoAnswer,
+                "postd's admin endpoint at " + target->text + " answered " + command +
+                    " with another kind of answer (is postctl older or newer than postd?)",
+                json);
+  }
+  switch (response->answer_case()) {
+    case admin::AdminResponse::kStatus: print_status(response->status(), json); break;
+    case admin::AdminResponse::kLeafSet: print_leaf_set(response->leaf_set(), json); break;
+    case admin::AdminResponse::kRoutes: print_routes(response->routes(), json); break;
+    case admin::AdminResponse::kPeers: print_peers(response->peers(), json); break;
+    case admin::AdminResponse::kLookup: print_lookup(response->lookup(), json); break;
+    default: break;
+  }
+  std::cout.flush();
+  return std::cout ? kExitOk : kExitNoAnswer;
+}
