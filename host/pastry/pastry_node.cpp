@@ -122,6 +122,8 @@ void PastryNode::join(std::vector<net::Address> bootstrap, std::function<void(St
   join_unreachable_ = false;
   join_reply_received_ = false;
   join_pending_.clear();
+  bootstrap_.clear();
+  bootstrap_index_ = 0;
   for (const auto& a : bootstrap) {
     if (a != self_.address) bootstrap_.push_back(a);
   }
@@ -277,9 +279,10 @@ bool PastryNode::excluded_from_routing(const Id& id) const {
   return suspected_.contains(id) || failed_.contains(id);
 }
 
-NodeHandle PastryNode::choose_next_hop(const Id& key, const std::vector<Id>& excluded) const {
+NodeHandle PastryNode::choose_next_hop(const Id& key, const std::vector<Id>& excluded,
+                                       bool join) const {
   auto is_excluded = [&](const Id& id) {
-    return excluded_from_routing(id) ||
+    return excluded_from_routing(id) || (join && joining_peers_.contains(id)) ||
            std::find(excluded.begin(), excluded.end(), id) != excluded.end();
   };
   return next_hop(key, leaf_set_, table_, is_excluded);
@@ -350,7 +353,7 @@ void PastryNode::handle_routed(pb::Routed msg, const NodeHandle* from) {
   // nodes on its way may already have admitted).
   std::vector<Id> excluded;
   if (msg.has_join()) excluded.push_back(*key);
-  NodeHandle next = choose_next_hop(*key, excluded);
+  NodeHandle next = choose_next_hop(*key, excluded, msg.has_join());
   if (next.id == self_.id) {
     deliver(msg);
     return;
@@ -468,7 +471,7 @@ void PastryNode::reroute(std::uint64_t hop_id, const std::string& why) {
   flight->excluded.push_back(failed_hop.id);
   Id key = Id::from_bytes(as_bytes(flight->msg.key())).value();
   if (flight->msg.has_join()) flight->excluded.push_back(key);
-  NodeHandle next = choose_next_hop(key, flight->excluded);
+  NodeHandle next = choose_next_hop(key, flight->excluded, flight->msg.has_join());
   ++stats_.rerouted;
   if (next.id == self_.id) {
     if (state_ == JoinState::kReady) {
@@ -560,6 +563,11 @@ void PastryNode::handle_probe(const NodeHandle& from, const pb::PastryMessage& m
   }
   verifying_.erase(from.id);
   join_pending_.erase(from.id);
+  if (probe_msg.ready()) {
+    joining_peers_.erase(from.id);
+  } else {
+    joining_peers_.insert(from.id);
+  }
   // It knows of us already (it sent us its leaf set), or hears of us in our reply.
   knows_us_ = from.id;
   heard_from(from, /*measure=*/probe_msg.announce());
@@ -776,6 +784,7 @@ void PastryNode::declare_failed(const NodeHandle& node, const std::string& why) 
   if (node.id == self_.id) return;
   failed_[node.id] = Failed{clock_.now(), node.address};
   suspected_.erase(node.id);
+  joining_peers_.erase(node.id);
   liveness_.erase(node.id);
   ++stats_.failures_detected;
   logger()->debug("{}: {} failed ({})", self_.id.short_hex(), node.to_string(), why);

@@ -166,7 +166,9 @@ class PastryNode final : public net::MessageHandler {
   void forward(proto::pastry::Routed msg, const NodeHandle& next, int reroutes,
                std::vector<Id> excluded);
   void reroute(std::uint64_t hop_id, const std::string& why);
-  NodeHandle choose_next_hop(const Id& key, const std::vector<Id>& excluded) const;
+  // The next hop for `key`. A join never goes to a node still joining: that node holds what
+  // it is sent until it is ready, and it may be waiting for this very joiner's answer.
+  NodeHandle choose_next_hop(const Id& key, const std::vector<Id>& excluded, bool join) const;
   bool excluded_from_routing(const Id& id) const;
   void hold(proto::pastry::Routed msg);
 
@@ -220,6 +222,7 @@ class PastryNode final : public net::MessageHandler {
   std::unordered_map<Id, Failed> failed_;  // declared failed, kept failed_retention
   std::unordered_set<Id> suspected_;       // did not acknowledge a hop; probing
   std::unordered_set<Id> verifying_;       // probed or pinged, answer pending
+  std::unordered_set<Id> joining_peers_;   // said in their last leaf set they are joining
   std::unordered_map<Id, std::unique_ptr<Liveness>> liveness_;  // per leaf set member
 
   std::uint64_t next_hop_id_;

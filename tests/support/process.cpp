@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -87,17 +89,42 @@ int run_command(const std::vector<std::string>& argv, const std::string& log_pat
   return status.value_or(-1);
 }
 
-unsigned short free_port() {
+namespace {
+
+// Whether a TCP socket can bind 127.0.0.1:port right now.
+bool can_bind(unsigned short port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  addr.sin_port = htons(port);
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   ::close(fd);
-  return ntohs(addr.sin_port);
+  return ok;
+}
+
+}  // namespace
+
+unsigned short free_port() {
+  // Ports the kernel hands out for outgoing connections (and for bind to port 0) can be
+  // taken by any connecting process between this call and the server's bind: the postd
+  // processes of a ring connect to each other all the time. So pick outside that range.
+  unsigned lo = 32768, hi = 60999;
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  range >> lo >> hi;
+  unsigned first = 10000, last = lo > first + 1000 ? lo - 1 : 65535;
+  if (last == 65535) first = hi + 1;
+  static std::set<unsigned short> handed_out;
+  static std::mt19937 rng(std::random_device{}() ^ static_cast<unsigned>(::getpid()));
+  std::uniform_int_distribution<unsigned> pick(first, last);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    auto port = static_cast<unsigned short>(pick(rng));
+    if (handed_out.contains(port) || !can_bind(port)) continue;
+    handed_out.insert(port);
+    return port;
+  }
+  throw std::runtime_error("no free TCP port outside the ephemeral range");
 }
 
 }  // namespace post::testing

@@ -39,7 +39,8 @@ class ChildProcess {
 // Runs a command to completion; returns its exit status and appends output to `log_path`.
 int run_command(const std::vector<std::string>& argv, const std::string& log_path);
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
+// A TCP port on 127.0.0.1 that was free a moment ago, outside the kernel's ephemeral range
+// (so no outgoing connection takes it before the server binds), never the same one twice.
 unsigned short free_port();
 
 }  // namespace post::testing

@@ -120,6 +120,19 @@ TEST_F(SmallRing, NodesJoinWithLeafSetsThatMatchTheOracle) {
   EXPECT_EQ(correct_lookups(200), 200);
 }
 
+TEST_F(SmallRing, NodesJoiningAllAtOnceThroughOneBootstrapAllBecomeReady) {
+  // Every join is in flight together, so the bootstrap admits joining nodes into its leaf
+  // set while it routes the others' joins: a join must never wait on a node that is itself
+  // waiting for its join (the deadlock postd's ring test once hit).
+  add();
+  net_->run_for(1s);
+  for (int i = 0; i < 24; ++i) add();
+  net_->run_for(60s);
+  for (std::size_t n = 0; n < nodes_.size(); ++n) EXPECT_TRUE(nodes_[n]->ready()) << "node " << n;
+  expect_leaf_sets_match_oracle();
+  EXPECT_EQ(correct_lookups(100), 100);
+}
+
 TEST_F(SmallRing, LookupReportsThePathFromSourceToRoot) {
   grow(20);
   std::optional<LookupResult> result;
