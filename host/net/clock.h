@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <functional>
 
+#include "host/core/random.h"
+
 namespace post::net {
 
 using Duration = std::chrono::nanoseconds;
@@ -34,6 +36,13 @@ class Clock {
   // cancelled ids are ignored.
   virtual void cancel(TimerId id) = 0;
 };
+
+// `d` scaled by a random factor in [0.9, 1.1), so that periodic work on many nodes does not
+// synchronise.
+inline Duration jitter(Rng& rng, Duration d) {
+  double f = 0.9 + 0.2 * rng.uniform_real();
+  return Duration(static_cast<Duration::rep>(static_cast<double>(d.count()) * f));
+}
 
 // Seconds as a Duration, for readable call sites: `clock.schedule(seconds(20), ...)`.
 constexpr Duration seconds(double s) {

@@ -5,12 +5,14 @@
 #include "host/core/frame.h"
 #include "host/core/log.h"
 #include "host/net/errors.h"
+#include "host/pastry/handle_codec.h"
 #include "host/pastry/proto/pastry.pb.h"
 #include "host/pastry/router.h"
 
 namespace post::pastry {
 
 namespace pb = proto::pastry;
+using net::jitter;
 
 namespace {
 
@@ -19,41 +21,6 @@ std::shared_ptr<spdlog::logger> logger() {
   return l;
 }
 
-void to_proto(const NodeHandle& h, pb::Handle* out) {
-  out->set_id(h.id.bytes().data(), Id::kBytes);
-  out->set_ip(h.address.ip.data(), h.address.ip.size());
-  out->set_port(h.address.port);
-}
-
-// A handle from the wire, or nullopt when it is malformed.
-std::optional<NodeHandle> from_proto(const pb::Handle& h) {
-  auto id = Id::from_bytes(as_bytes(h.id()));
-  if (!id.ok() || h.ip().size() != 16 || h.port() == 0 || h.port() > 65535) return std::nullopt;
-  NodeHandle out;
-  out.id = *id;
-  std::copy(h.ip().begin(), h.ip().end(), out.address.ip.begin());
-  out.address.port = static_cast<std::uint16_t>(h.port());
-  return out;
-}
-
-// Every handle in `handles`, or nullopt when one is malformed.
-std::optional<std::vector<NodeHandle>> from_proto(
-    const google::protobuf::RepeatedPtrField<pb::Handle>& handles) {
-  std::vector<NodeHandle> out;
-  out.reserve(handles.size());
-  for (const auto& h : handles) {
-    auto n = from_proto(h);
-    if (!n) return std::nullopt;
-    out.push_back(*n);
-  }
-  return out;
-}
-
-// Scales `d` by a random factor in [0.9, 1.1) so periodic work does not synchronise.
-net::Duration jitter(Rng& rng, net::Duration d) {
-  double f = 0.9 + 0.2 * rng.uniform_real();
-  return net::Duration(static_cast<net::Duration::rep>(static_cast<double>(d.count()) * f));
-}
 
 constexpr std::size_t kMaxPartitionTargets = 64;
 // Routed messages a joining node keeps until it is ready; more are dropped.

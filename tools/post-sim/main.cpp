@@ -2,6 +2,14 @@
 // the overlay did (docs/SIMULATOR.md).
 //
 //   post-sim route --nodes N --lookups M [--fail F] [--repair-seconds S] [--seed X] [--json]
+//   post-sim past --nodes N --blocks B --fail-waves W --wave-fraction F [--repair-seconds S]
+//                 [--k K] [--seed X] [--json]
+//
+// `past`: N nodes with PAST (in-memory stores) take B inserts of random content-hash blocks;
+// then in each of W waves a share F of the live nodes crash at once and the rest repair for
+// S virtual seconds. Reports blocks_lost (blocks no live node holds, counted from the stores),
+// min_replicas (the least number of a surviving block's k closest live nodes that hold it)
+// and the cost of replica maintenance per node and minute of repair.
 //
 // `route`: N nodes join; a fraction F of them crash at once; after S virtual seconds of
 // repair, M lookups of random keys from random live nodes are checked against the oracle.
@@ -29,6 +37,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tools/post-sim/past_scenario.h"
 #include "tools/post-sim/route_scenario.h"
 
 using namespace post;
@@ -116,6 +125,41 @@ void print_summary(const RouteReport& r, const RouteScenarioOptions& o) {
   std::printf("  wall time     %.2f s\n", r.seconds);
 }
 
+nlohmann::ordered_json to_json(const PastReport& r) {
+  nlohmann::ordered_json j;
+  j["nodes"] = r.nodes;
+  j["blocks"] = r.blocks;
+  j["k"] = r.k;
+  j["blocks_lost"] = r.blocks_lost;
+  j["min_replicas"] = r.min_replicas;
+  j["maintenance_msgs_per_node_min"] = r.maintenance_msgs_per_node_min;
+  j["maintenance_bytes_per_node_min"] = r.maintenance_bytes_per_node_min;
+  j["seconds"] = r.seconds;
+  return j;
+}
+
+void print_summary(const PastReport& r, const PastScenarioOptions& o) {
+  std::printf("past: %zu nodes (seed %llu), %zu blocks of %zu bytes, k = %d\n", r.nodes,
+              static_cast<unsigned long long>(o.ring.seed), r.blocks, o.block_bytes, r.k);
+  std::printf("  joins         %zu failed\n", r.join_failures);
+  std::printf("  inserts       %zu failed%s%s\n", r.insert_failures,
+              r.insert_error.empty() ? "" : "; the first: ", r.insert_error.c_str());
+  for (std::size_t w = 0; w < r.waves.size(); ++w) {
+    const WaveReport& wave = r.waves[w];
+    std::printf(
+        "  wave %-3zu      %zu crashed, %zu live; lost %zu (predicted %zu); min replicas %d, "
+        "%zu under k\n",
+        w + 1, wave.crashed, wave.live, wave.lost, wave.predicted_lost, wave.min_replicas,
+        wave.under_replicated);
+  }
+  std::printf("  lost          %zu blocks in all\n", r.blocks_lost);
+  std::printf("  min replicas  %d\n", r.min_replicas);
+  std::printf("  maintenance   %.1f messages, %.0f bytes per node per minute\n",
+              r.maintenance_msgs_per_node_min, r.maintenance_bytes_per_node_min);
+  std::printf("  simulation    virtual %.1f s\n", r.virtual_seconds);
+  std::printf("  wall time     %.2f s\n", r.seconds);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -171,7 +215,64 @@ int main(int argc, char** argv) {
                   "check leaf sets and routing tables against the oracle (summary only)");
   route->add_flag("--json", json, "print one JSON object on stdout");
 
+  PastScenarioOptions past;
+  double past_repair_seconds = 300;
+  CLI::App* past_cmd =
+      app.add_subcommand("past", "insert B blocks, fail nodes in waves, count what is lost");
+  past_cmd->add_option("--nodes", past.ring.nodes, "nodes in the ring")
+      ->default_val(1000)
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  past_cmd->add_option("--blocks", past.blocks, "content-hash blocks inserted")->default_val(1000);
+  past_cmd->add_option("--block-bytes", past.block_bytes, "bytes of random content per block")
+      ->default_val(256)
+      ->check(CLI::Range(std::size_t{1}, post::past::kMaxPayloadBytes));
+  past_cmd->add_option("--fail-waves", past.waves, "waves of failures")
+      ->default_val(1)
+      ->check(CLI::NonNegativeNumber);
+  past_cmd->add_option("--wave-fraction", past.wave_fraction, "share of live nodes crashed per wave")
+      ->default_val(0.1)
+      ->check(CLI::Range(0.0, 1.0));
+  past_cmd
+      ->add_option("--repair-seconds", past_repair_seconds, "virtual seconds of repair after a wave")
+      ->default_val(300.0)
+      ->check(CLI::NonNegativeNumber);
+  past_cmd->add_option("--k", past.past.replicas, "replicas per block")
+      ->default_val(3)
+      ->check(CLI::Range(1, 12));
+  past_cmd->add_option("--seed", past.ring.seed, "seed of the whole run")->default_val(1);
+  past_cmd->add_flag("--json", json, "print one JSON object on stdout");
+
   CLI11_PARSE(app, argc, argv);
+
+  ProgressBar bar;
+  if (past_cmd->parsed()) {
+    past.repair = net::seconds(past_repair_seconds);
+    if (2 * past.past.replicas > past.ring.pastry.leaf_set_size) {
+      return fail("--k must be at most half the leaf set (" +
+                  std::to_string(past.ring.pastry.leaf_set_size / 2) + ")");
+    }
+    if (::isatty(STDERR_FILENO)) {
+      past.join_progress = [&bar](std::size_t done, std::size_t total, net::Time now) {
+        bar.draw(done, total, now);
+      };
+      past.on_phase = [&bar](const std::string& phase) {
+        bar.finish();
+        std::fprintf(stderr, "%s...\n", phase.c_str());
+      };
+    }
+    PastReport report = run_past_scenario(past);
+    bar.finish();
+    if (report.join_failures > 0) {
+      std::cerr << "post-sim: " << report.join_failures << " of " << report.nodes
+                << " joins failed (seed " << past.ring.seed << ")\n";
+    }
+    if (json) {
+      std::cout << to_json(report).dump() << "\n";
+    } else {
+      print_summary(report, past);
+    }
+    return 0;
+  }
 
   if (options.ring.pastry.leaf_set_size % 2 != 0) return fail("--leaf-set must be even");
   options.ring.latency = latency == "sphere" ? LatencyKind::kSphere : LatencyKind::kPlane;
@@ -182,7 +283,6 @@ int main(int argc, char** argv) {
   options.repair = net::seconds(repair_seconds);
   options.settle = net::seconds(settle_seconds);
 
-  ProgressBar bar;
   if (::isatty(STDERR_FILENO)) {
     options.join_progress = [&bar](std::size_t done, std::size_t total, net::Time now) {
       bar.draw(done, total, now);

@@ -129,8 +129,11 @@ std::string LeafSetCheck::describe() const {
     out += text;
   };
   const std::string closest = "the " + std::to_string(half) + " closest ";
-  for (const auto& [side, name] :
+  for (const auto& [side_binding, name_binding] :
        {std::pair{&clockwise, "clockwise"}, std::pair{&counter_clockwise, "counter-clockwise"}}) {
+    // Copies: a lambda cannot capture structured bindings before C++20 in clang 14.
+    const auto* side = side_binding;
+    const char* name = name_binding;
     auto list = [&](const char* verb, const std::vector<Id>& ids, const char* among) {
       if (ids.empty()) return;
       std::string text = verb;

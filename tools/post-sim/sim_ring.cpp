@@ -81,6 +81,7 @@ JoinReport SimRing::build(const Progress& progress) {
     SimNode node = net_->add_node(rng_.random_id());
     nodes_.push_back(std::make_unique<pastry::PastryNode>(net_->transport(node), net_->clock(node),
                                                           config_.pastry, rng_.next()));
+    if (config_.on_node_created) config_.on_node_created(node, *nodes_[node]);
     join_timer_.push_back(net::kNoTimer);
     if (i == 0) {
       nodes_[node]->start_new_ring();
@@ -141,6 +142,7 @@ RingOracle SimRing::oracle(const std::vector<SimNode>& nodes) const {
 }
 
 void SimRing::crash(SimNode node) {
+  if (config_.on_node_crashing && nodes_[node]) config_.on_node_crashing(node);
   net_->crash(node);
   nodes_[node].reset();
 }

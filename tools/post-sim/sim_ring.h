@@ -42,6 +42,10 @@ struct SimRingConfig {
   double joins_per_member = 0.25;
   // A join still unfinished this long after it started counts as failed.
   Duration join_deadline = std::chrono::minutes(5);
+  // Layers above Pastry (PAST, Scribe) attach to each node as it is created, before it joins,
+  // and detach just before it crashes (while its PastryNode still exists).
+  std::function<void(SimNode, pastry::PastryNode&)> on_node_created;
+  std::function<void(SimNode)> on_node_crashing;
 };
 
 // About 100 virtual seconds for the whole join phase, within [1 ms, 50 ms] per node.

@@ -36,7 +36,7 @@ class SmallRing : public ::testing::Test {
     if (n == 0) {
       nodes_[n]->start_new_ring();
     } else {
-      nodes_[n]->join({SimNetwork::address_of(0)}, [this, n](Status s) {
+      nodes_[n]->join({SimNetwork::address_of(0)}, [n](Status s) {
         if (!s.ok()) ADD_FAILURE() << "node " << n << " failed to join: " << s.error().to_string();
       });
     }
