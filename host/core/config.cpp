@@ -306,6 +306,63 @@ Result<Duration> duration_of(const NodeState& state, Duration min, Duration max)
   return *value;
 }
 
+// "123", "64KiB", "16 MiB", "1GiB", "2TiB", "10MB" (decimal units too): whole numbers only.
+std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
+  std::size_t end = 0;
+  while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
+  if (end == 0) return std::nullopt;
+  std::uint64_t number = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + end, number);
+  if (ec != std::errc() || ptr != text.data() + end) return std::nullopt;
+  std::string_view unit = text.substr(end);
+  while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+  static constexpr std::pair<std::string_view, std::uint64_t> kUnits[] = {
+      {"", 1},
+      {"B", 1},
+      {"KiB", std::uint64_t{1} << 10},
+      {"MiB", std::uint64_t{1} << 20},
+      {"GiB", std::uint64_t{1} << 30},
+      {"TiB", std::uint64_t{1} << 40},
+      {"KB", 1000},
+      {"MB", 1000 * 1000},
+      {"GB", 1000 * 1000 * 1000},
+      {"TB", std::uint64_t{1000} * 1000 * 1000 * 1000},
+  };
+  for (const auto& [name, factor] : kUnits) {
+    if (unit != name) continue;
+    std::uint64_t bytes = 0;
+    if (__builtin_mul_overflow(number, factor, &bytes)) return std::nullopt;
+    return bytes;
+  }
+  return std::nullopt;
+}
+
+std::string format_bytes(std::uint64_t bytes) {
+  static constexpr std::pair<std::string_view, std::uint64_t> kUnits[] = {
+      {"TiB", std::uint64_t{1} << 40},
+      {"GiB", std::uint64_t{1} << 30},
+      {"MiB", std::uint64_t{1} << 20},
+      {"KiB", std::uint64_t{1} << 10}};
+  for (const auto& [name, factor] : kUnits) {
+    if (bytes >= factor && bytes % factor == 0) {
+      return std::to_string(bytes / factor) + std::string(name);
+    }
+  }
+  return std::to_string(bytes);
+}
+
+Result<std::uint64_t> byte_size_of(const NodeState& state, std::uint64_t min, std::uint64_t max) {
+  std::string expected = "a size from " + format_bytes(min) + " to " + format_bytes(max) +
+                         " bytes (like \"65536\", \"512MiB\", \"2GiB\")";
+  POST_TRY_ASSIGN(std::string text, scalar_of(state, expected));
+  std::optional<std::uint64_t> value = parse_byte_size(text);
+  if (!value || *value < min || *value > max) {
+    return error_at(CoreErrc::kConfigBadValue, state,
+                    "expected " + expected + ", got " + quote(text));
+  }
+  return *value;
+}
+
 std::string join_choices(std::initializer_list<std::string_view> choices) {
   std::string text;
   for (std::string_view c : choices) {
@@ -578,6 +635,13 @@ Result<bool> Node::boolean_or(std::string_view key, bool fallback) const {
   POST_TRY_ASSIGN(std::optional<StatePtr> value, optional(*state_, key));
   if (!value) return fallback;
   return boolean_of(**value);
+}
+
+Result<std::uint64_t> Node::byte_size_or(std::string_view key, std::uint64_t min,
+                                         std::uint64_t max, std::uint64_t fallback) const {
+  POST_TRY_ASSIGN(std::optional<StatePtr> value, optional(*state_, key));
+  if (!value) return fallback;
+  return byte_size_of(**value, min, max);
 }
 
 Result<Duration> Node::duration(std::string_view key, Duration min, Duration max) const {

@@ -93,6 +93,11 @@ class Node {
   Result<bool> boolean(std::string_view key) const;
   Result<bool> boolean_or(std::string_view key, bool fallback) const;
 
+  // A size in bytes in [min, max]: a whole number, optionally with a unit (B, KiB, MiB, GiB,
+  // TiB, or decimal KB, MB, GB, TB), as in "65536", "512MiB", "2 GiB".
+  Result<std::uint64_t> byte_size_or(std::string_view key, std::uint64_t min, std::uint64_t max,
+                                     std::uint64_t fallback) const;
+
   // A duration in [min, max]: a number with a unit (ns, us, ms, s, m, h), as in "250ms",
   // "1.5s", "15m", or a plain number of seconds ("20").
   Result<Duration> duration(std::string_view key, Duration min, Duration max) const;

@@ -50,6 +50,8 @@ std::string kind_name(const admin::AdminRequest& r) {
     case admin::AdminRequest::kRoutes: return "routes";
     case admin::AdminRequest::kPeers: return "peers";
     case admin::AdminRequest::kLookup: return "lookup";
+    case admin::AdminRequest::kPut: return "put";
+    case admin::AdminRequest::kGet: return "get";
     case admin::AdminRequest::KIND_NOT_SET: break;
   }
   return "unknown";
@@ -80,35 +82,48 @@ Result<admin::AdminRequest> decode_admin_request(ByteView body) {
   return wire::decode_message<admin::AdminRequest>(body, "admin request");
 }
 
-Result<Id> parse_lookup_key(const admin::LookupRequest& request) {
-  switch (request.key_case()) {
-    case admin::LookupRequest::kId: {
-      auto id = Id::from_bytes(as_bytes(request.id()));
-      if (!id.ok()) {
-        return Error{id.error().code, "lookup key is " + std::to_string(request.id().size()) +
-                                          " bytes; a key is 32 bytes"};
-      }
-      return id;
+namespace {
+
+// An id given as 32 bytes or as 64 hex characters; `what` names it in errors ("lookup key").
+Result<Id> parse_id(const std::string* bytes, const std::string* hex, std::string_view what) {
+  if (bytes != nullptr) {
+    auto id = Id::from_bytes(as_bytes(*bytes));
+    if (!id.ok()) {
+      return Error{id.error().code, std::string(what) + " is " + std::to_string(bytes->size()) +
+                                        " bytes; it must be 32 bytes"};
     }
-    case admin::LookupRequest::kHex: {
-      const std::string& hex = request.hex();
-      auto id = Id::from_hex(hex);
-      if (!id.ok()) {
-        std::string shown = hex.substr(0, kShownKeyChars);
-        for (char& c : shown) {
-          if (c < 0x20 || c > 0x7e) c = '?';
-        }
-        if (shown.size() < hex.size()) shown += "...";
-        std::string why = hex.size() == 2 * Id::kBytes
-                              ? "it holds a character that is not a hex digit"
-                              : "expected 64 hex characters, got " + std::to_string(hex.size());
-        return Error{id.error().code, "lookup key '" + shown + "' is not a key: " + why};
-      }
-      return id;
-    }
-    case admin::LookupRequest::KEY_NOT_SET: break;
+    return id;
   }
-  return make_error(CoreErrc::kBadLength, "lookup request names no key");
+  if (hex != nullptr) {
+    auto id = Id::from_hex(*hex);
+    if (!id.ok()) {
+      std::string shown = hex->substr(0, kShownKeyChars);
+      for (char& c : shown) {
+        if (c < 0x20 || c > 0x7e) c = '?';
+      }
+      if (shown.size() < hex->size()) shown += "...";
+      std::string why = hex->size() == 2 * Id::kBytes
+                            ? "it holds a character that is not a hex digit"
+                            : "expected 64 hex characters, got " + std::to_string(hex->size());
+      return Error{id.error().code, std::string(what) + " '" + shown + "' is not a key: " + why};
+    }
+    return id;
+  }
+  return make_error(CoreErrc::kBadLength, "the request names no " + std::string(what));
+}
+
+}  // namespace
+
+Result<Id> parse_lookup_key(const admin::LookupRequest& request) {
+  return parse_id(request.key_case() == admin::LookupRequest::kId ? &request.id() : nullptr,
+                  request.key_case() == admin::LookupRequest::kHex ? &request.hex() : nullptr,
+                  "lookup key");
+}
+
+Result<Id> parse_get_handle(const admin::GetRequest& request) {
+  return parse_id(request.handle_case() == admin::GetRequest::kId ? &request.id() : nullptr,
+                  request.handle_case() == admin::GetRequest::kHex ? &request.hex() : nullptr,
+                  "block handle");
 }
 
 admin::AdminResponse admin_error(std::string message) {

@@ -28,9 +28,10 @@
 
 namespace post::daemon {
 
-// Admin requests are a few bytes; a bigger frame is a mistake or an attack, refused as soon
-// as its header arrives.
-inline constexpr std::size_t kMaxAdminRequestBytes = 64 * 1024;
+// The largest admin request: a put of one whole block's payload plus room for the message.
+// A bigger frame is a mistake or an attack, refused as soon as its header arrives. (The
+// endpoint listens on loopback only.)
+inline constexpr std::size_t kMaxAdminRequestBytes = 4 * 1024 * 1024 + 64 * 1024;
 
 // Answers admin requests. handle() may answer at once or later (a lookup crosses the
 // network); it calls `reply` exactly once, on the node's executor. Calls after the client has
@@ -51,6 +52,8 @@ Result<proto::admin::AdminRequest> decode_admin_request(ByteView body);
 // Anything else is refused with a message that shows the key (cut short and made printable)
 // and says what a key must be.
 Result<Id> parse_lookup_key(const proto::admin::LookupRequest& request);
+// The same for the handle of a get.
+Result<Id> parse_get_handle(const proto::admin::GetRequest& request);
 
 // An AdminResponse carrying only Error{message}.
 proto::admin::AdminResponse admin_error(std::string message);

@@ -31,9 +31,15 @@ admin::JoinState to_proto(pastry::JoinState s) {
 
 }  // namespace
 
-AdminService::AdminService(pastry::PastryNode& node, net::AsioTransport& transport,
+AdminService::AdminService(pastry::PastryNode& node, past::PastNode& past,
+                           past::BlockStore& store, net::AsioTransport& transport,
                            net::Clock& clock, AdminServiceInfo info)
-    : node_(node), transport_(transport), clock_(clock), info_(std::move(info)) {}
+    : node_(node),
+      past_(past),
+      store_(store),
+      transport_(transport),
+      clock_(clock),
+      info_(std::move(info)) {}
 
 void AdminService::handle(const admin::AdminRequest& request,
                           std::function<void(admin::AdminResponse)> reply) {
@@ -43,6 +49,8 @@ void AdminService::handle(const admin::AdminRequest& request,
     case admin::AdminRequest::kRoutes: reply(routes()); return;
     case admin::AdminRequest::kPeers: reply(peers()); return;
     case admin::AdminRequest::kLookup: lookup(request.lookup(), std::move(reply)); return;
+    case admin::AdminRequest::kPut: put(request.put(), std::move(reply)); return;
+    case admin::AdminRequest::kGet: get(request.get(), std::move(reply)); return;
     case admin::AdminRequest::KIND_NOT_SET: break;
   }
   reply(admin_error("unknown admin request: this postd does not know the command"));
@@ -94,6 +102,29 @@ admin::AdminResponse AdminService::status() const {
   t->set_links_refused_full(ts.links_refused_full);
   t->set_messages_delivered(ts.messages_delivered);
   t->set_messages_dropped_no_handler(ts.messages_dropped_no_handler);
+
+  const auto& st = past_.stats();
+  auto* b = s->mutable_past();
+  b->set_blocks(store_.count());
+  b->set_bytes_used(store_.bytes_used());
+  b->set_quota_bytes(past_.config().quota_bytes);
+  b->set_cache_bytes(past_.cache_bytes());
+  b->set_replicas(static_cast<std::uint32_t>(past_.config().replicas));
+  b->set_inserts(st.inserts);
+  b->set_insert_failures(st.insert_failures);
+  b->set_lookups(st.lookups);
+  b->set_lookup_failures(st.lookup_failures);
+  b->set_replicas_stored(st.replicas_stored);
+  b->set_stores_refused(st.stores_refused);
+  b->set_served_from_cache(st.served_from_cache);
+  b->set_bad_copies(st.bad_copies);
+  b->set_stale_repaired(st.stale_repaired);
+  b->set_maintenance_messages(st.maintenance_messages);
+  b->set_maintenance_bytes(st.maintenance_bytes);
+  b->set_maintenance_fetched(st.maintenance_fetched);
+  b->set_handed_off(st.handed_off);
+  b->set_dropped(st.dropped);
+  b->set_messages_refused(st.messages_refused);
   return response;
 }
 
@@ -185,6 +216,56 @@ void AdminService::lookup(const admin::LookupRequest& request,
     l->set_hops(static_cast<std::uint32_t>(std::max(result->hops, 0)));
     for (const auto& hop : result->path) fill_node(l->add_path(), hop);
     l->set_latency_ns(nanos(result->latency));
+    reply(std::move(response));
+  });
+}
+
+void AdminService::put(const admin::PutRequest& request,
+                       std::function<void(admin::AdminResponse)> reply) {
+  if (request.content().size() > past::kMaxPayloadBytes) {
+    reply(admin_error("the content is " + std::to_string(request.content().size()) +
+                      " bytes; one block holds at most " +
+                      std::to_string(past::kMaxPayloadBytes)));
+    return;
+  }
+  past::Block block = past::make_content_block(to_bytes(request.content()));
+  Id handle = past::handle_of(block);
+  past_.insert(block, [reply = std::move(reply), handle](Result<past::InsertResult> result) {
+    if (!result.ok()) {
+      reply(admin_error("put of " + handle.to_hex() + " failed: " + result.error().to_string()));
+      return;
+    }
+    admin::AdminResponse response;
+    auto* p = response.mutable_put();
+    p->set_handle(handle.bytes().data(), handle.bytes().size());
+    for (const auto& n : result->stored_on) fill_node(p->add_stored_on(), n);
+    for (const auto& n : result->failed) fill_node(p->add_failed(), n);
+    reply(std::move(response));
+  });
+}
+
+void AdminService::get(const admin::GetRequest& request,
+                       std::function<void(admin::AdminResponse)> reply) {
+  auto handle = parse_get_handle(request);
+  if (!handle.ok()) {
+    reply(admin_error(handle.error().message));
+    return;
+  }
+  Id id = *handle;
+  net::Time started = clock_.now();
+  past_.lookup(id, [this, reply = std::move(reply), id, started](Result<past::Block> result) {
+    if (!result.ok()) {
+      reply(admin_error("get of " + id.to_hex() + " failed: " + result.error().to_string()));
+      return;
+    }
+    admin::AdminResponse response;
+    auto* g = response.mutable_get();
+    g->set_handle(id.bytes().data(), id.bytes().size());
+    g->set_kind(std::string(past::kind_name(result->kind)));
+    ByteView payload = result->payload();
+    g->set_payload(payload.data(), payload.size());
+    g->set_timestamp(result->timestamp);
+    g->set_latency_ns(nanos(clock_.now() - started));
     reply(std::move(response));
   });
 }

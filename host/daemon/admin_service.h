@@ -1,6 +1,7 @@
 // AdminService: what postd's admin endpoint says about the node. It answers each
-// AdminRequest from the public state of the node's Pastry layer and transport: status, leaf
-// set, routing table, links, and lookups routed through the overlay.
+// AdminRequest from the public state of the node's Pastry layer, PAST layer and transport:
+// status, leaf set, routing table, links, lookups routed through the overlay, and puts and
+// gets of blocks.
 #pragma once
 
 #include <functional>
@@ -9,6 +10,7 @@
 #include "host/daemon/admin_server.h"
 #include "host/net/asio_transport.h"
 #include "host/net/clock.h"
+#include "host/past/past_node.h"
 #include "host/pastry/pastry_node.h"
 
 namespace post::daemon {
@@ -24,8 +26,8 @@ class AdminService final : public AdminHandler {
  public:
   // Reads `node`, `transport` and `clock` (none owned; all must outlive the service) on the
   // node's executor, whenever a request comes.
-  AdminService(pastry::PastryNode& node, net::AsioTransport& transport, net::Clock& clock,
-               AdminServiceInfo info);
+  AdminService(pastry::PastryNode& node, past::PastNode& past, past::BlockStore& store,
+               net::AsioTransport& transport, net::Clock& clock, AdminServiceInfo info);
 
   // Answers status, leafset, routes and peers at once, and lookup when the overlay has found
   // the key's root (or failed to: then with an Error saying why). A lookup key that is not
@@ -40,8 +42,14 @@ class AdminService final : public AdminHandler {
   proto::admin::AdminResponse peers() const;
   void lookup(const proto::admin::LookupRequest& request,
               std::function<void(proto::admin::AdminResponse)> reply);
+  void put(const proto::admin::PutRequest& request,
+           std::function<void(proto::admin::AdminResponse)> reply);
+  void get(const proto::admin::GetRequest& request,
+           std::function<void(proto::admin::AdminResponse)> reply);
 
   pastry::PastryNode& node_;
+  past::PastNode& past_;
+  past::BlockStore& store_;
   net::AsioTransport& transport_;
   net::Clock& clock_;
   AdminServiceInfo info_;

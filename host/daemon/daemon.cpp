@@ -67,13 +67,23 @@ Result<std::unique_ptr<Daemon>> Daemon::create(NodeConfig config) {
                          config.identity.ca_certificate.string(), wall_clock_seconds());
   if (!identity.ok()) return std::move(identity).error();
   POST_TRY_ASSIGN(int lock_fd, lock_data_dir(config.data_dir));
-  return std::unique_ptr<Daemon>(new Daemon(std::move(config), std::move(*identity), lock_fd));
+  auto store = past::LevelDbBlockStore::open((config.data_dir / "blocks").string());
+  if (!store.ok()) {
+    ::close(lock_fd);
+    return std::move(store).error();
+  }
+  logger()->info("block store {}: {} blocks, {} bytes", (config.data_dir / "blocks").string(),
+                 (*store)->count(), (*store)->bytes_used());
+  return std::unique_ptr<Daemon>(
+      new Daemon(std::move(config), std::move(*identity), lock_fd, std::move(*store)));
 }
 
-Daemon::Daemon(NodeConfig config, NodeIdentity identity, int lock_fd)
+Daemon::Daemon(NodeConfig config, NodeIdentity identity, int lock_fd,
+               std::unique_ptr<past::BlockStore> store)
     : config_(std::move(config)),
       identity_(std::move(identity)),
       lock_fd_(lock_fd),
+      store_(std::move(store)),
       clock_(io_),
       signals_(io_, SIGINT, SIGTERM),
       join_retry_(kFirstJoinRetry) {
@@ -91,7 +101,9 @@ Daemon::Daemon(NodeConfig config, NodeIdentity identity, int lock_fd)
 Daemon::~Daemon() {
   admin_server_.reset();
   admin_service_.reset();
+  past_.reset();
   pastry_.reset();
+  store_.reset();
   transport_.reset();
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
@@ -106,9 +118,11 @@ Status Daemon::start() {
     logger()->info("leaf set {} {} ({} members)", joined ? "+" : "-", node.to_string(),
                    pastry_->leaf_set().size());
   });
+  past_ = std::make_unique<past::PastNode>(*pastry_, *transport_, clock_, *store_, config_.past,
+                                          identity_.ca.public_key, random_seed());
   if (config_.admin) {
     admin_service_ = std::make_unique<AdminService>(
-        *pastry_, *transport_, clock_,
+        *pastry_, *past_, *store_, *transport_, clock_,
         AdminServiceInfo{kVersion, identity_.certificate.ring, clock_.now()});
     admin_server_ = std::make_unique<AdminServer>(io_, *config_.admin, *admin_service_);
     POST_TRY(admin_server_->start());

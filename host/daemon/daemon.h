@@ -14,6 +14,8 @@
 #include "host/daemon/node_config.h"
 #include "host/net/asio_clock.h"
 #include "host/net/asio_transport.h"
+#include "host/past/block_store.h"
+#include "host/past/past_node.h"
 #include "host/pastry/pastry_node.h"
 
 namespace post::daemon {
@@ -23,8 +25,9 @@ class AdminService;
 
 class Daemon {
  public:
-  // Loads the node's identity, takes the data directory's lock (one postd per data dir)
-  // and prepares the transport and the Pastry node. Nothing listens yet.
+  // Loads the node's identity, takes the data directory's lock (one postd per data dir),
+  // opens the block store (<data_dir>/blocks) and prepares the transport. Nothing listens
+  // yet.
   static Result<std::unique_ptr<Daemon>> create(NodeConfig config);
   ~Daemon();
   Daemon(const Daemon&) = delete;
@@ -42,7 +45,8 @@ class Daemon {
   const net::NodeHandle& local() const { return transport_->local(); }
 
  private:
-  Daemon(NodeConfig config, NodeIdentity identity, int lock_fd);
+  Daemon(NodeConfig config, NodeIdentity identity, int lock_fd,
+         std::unique_ptr<past::BlockStore> store);
 
   void join();
   void begin_shutdown();
@@ -51,10 +55,12 @@ class Daemon {
   NodeConfig config_;
   NodeIdentity identity_;
   int lock_fd_;
+  std::unique_ptr<past::BlockStore> store_;  // <data_dir>/blocks
   boost::asio::io_context io_;
   net::AsioClock clock_;
   std::unique_ptr<net::AsioTransport> transport_;
   std::unique_ptr<pastry::PastryNode> pastry_;
+  std::unique_ptr<past::PastNode> past_;
   std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<AdminServer> admin_server_;
   boost::asio::signal_set signals_;

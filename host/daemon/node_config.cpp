@@ -146,10 +146,41 @@ Result<PastryConfig> read_pastry(const config::Node& root) {
   return p;
 }
 
+Result<PastConfig> read_past(const config::Node& root, const PastryConfig& pastry) {
+  POST_TRY_ASSIGN(config::Node node, root.child_or_empty("past"));
+  POST_TRY(node.allow_only_keys({"replicas", "quota_bytes", "cache_bytes", "request_timeout",
+                                 "insert_timeout", "lookup_timeout", "maintenance_interval"}));
+  PastConfig p;
+  POST_TRY_ASSIGN(std::int64_t replicas, node.integer_or("replicas", 1, 64, p.replicas));
+  if (replicas > pastry.leaf_set_size / 2) {
+    return node.bad_value("replicas",
+                          "must be at most half the leaf set (pastry.leaf_set_size / 2 = " +
+                              std::to_string(pastry.leaf_set_size / 2) +
+                              "): a node knows only that many neighbours on each side, got " +
+                              std::to_string(replicas));
+  }
+  p.replicas = static_cast<int>(replicas);
+  constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
+  constexpr std::uint64_t kPiB = std::uint64_t{1} << 50;
+  POST_TRY_ASSIGN(p.quota_bytes, node.byte_size_or("quota_bytes", kMiB, kPiB, p.quota_bytes));
+  POST_TRY_ASSIGN(p.cache_bytes, node.byte_size_or("cache_bytes", 0, kPiB, p.cache_bytes));
+  constexpr net::Duration kMs = std::chrono::milliseconds(1);
+  constexpr net::Duration kDay = std::chrono::hours(24);
+  POST_TRY_ASSIGN(p.request_timeout,
+                  node.duration_or("request_timeout", 10 * kMs, kDay, p.request_timeout));
+  POST_TRY_ASSIGN(p.insert_timeout,
+                  node.duration_or("insert_timeout", 10 * kMs, kDay, p.insert_timeout));
+  POST_TRY_ASSIGN(p.lookup_timeout,
+                  node.duration_or("lookup_timeout", 10 * kMs, kDay, p.lookup_timeout));
+  POST_TRY_ASSIGN(p.maintenance_interval, node.duration_or("maintenance_interval", 10 * kMs,
+                                                           kDay, p.maintenance_interval));
+  return p;
+}
+
 Result<NodeConfig> read_node_config(const config::Node& root,
                                     const std::filesystem::path& base_dir) {
   POST_TRY(root.allow_only_keys({"identity", "listen", "advertise", "bootstrap", "data_dir",
-                                 "admin", "log", "transport", "pastry"}));
+                                 "admin", "log", "transport", "pastry", "past"}));
   NodeConfig c;
   POST_TRY_ASSIGN(c.identity, read_identity(root, base_dir));
   POST_TRY_ASSIGN(c.listen, root.parsed("listen", parse_address));
@@ -177,6 +208,7 @@ Result<NodeConfig> read_node_config(const config::Node& root,
   POST_TRY_ASSIGN(c.log, read_log(root, base_dir));
   POST_TRY_ASSIGN(c.transport, read_transport(root));
   POST_TRY_ASSIGN(c.pastry, read_pastry(root));
+  POST_TRY_ASSIGN(c.past, read_past(root, c.pastry));
   return c;
 }
 

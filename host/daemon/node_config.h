@@ -14,6 +14,7 @@
 #include "host/core/result.h"
 #include "host/net/address.h"
 #include "host/net/clock.h"
+#include "host/past/past_config.h"
 #include "host/pastry/pastry_config.h"
 
 namespace post::daemon {
@@ -52,6 +53,7 @@ struct TransportConfig {
 };
 
 using pastry::PastryConfig;
+using past::PastConfig;
 
 struct NodeConfig {
   IdentityFiles identity;
@@ -65,6 +67,7 @@ struct NodeConfig {
   LogConfig log;
   TransportConfig transport;
   PastryConfig pastry;
+  PastConfig past;
 
   friend bool operator==(const NodeConfig&, const NodeConfig&) = default;
 };

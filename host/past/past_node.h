@@ -22,6 +22,7 @@
 #include "host/net/transport.h"
 #include "host/past/block.h"
 #include "host/past/block_store.h"
+#include "host/past/past_config.h"
 #include "host/pastry/pastry_node.h"
 
 namespace post::proto::past {
@@ -32,29 +33,6 @@ namespace post::past {
 
 using net::Duration;
 using net::NodeHandle;
-
-struct PastConfig {
-  // k: replicas of every block, on the k nodes numerically closest to its handle.
-  int replicas = 3;
-  // Most bytes of blocks this node keeps for others (its replicas); an insert that would
-  // pass it is refused with PastErrc::kQuotaExceeded.
-  std::uint64_t quota_bytes = std::uint64_t{1} << 30;
-  // Most bytes of immutable blocks kept in the lookup cache (least recently used go first).
-  std::uint64_t cache_bytes = 16 * 1024 * 1024;
-  // How long a replica, or a node asked in maintenance, has to answer one request.
-  Duration request_timeout = std::chrono::seconds(5);
-  // How long an insert or a lookup may take in all before it fails with kTimeout.
-  Duration insert_timeout = std::chrono::seconds(30);
-  Duration lookup_timeout = std::chrono::seconds(30);
-  // Replica maintenance runs this often, and this long after the leaf set changes.
-  Duration maintenance_interval = std::chrono::seconds(60);
-  Duration maintenance_delay = std::chrono::seconds(2);
-  // Most handles one summary reply lists (the rest come in the next round).
-  std::size_t max_summary_handles = 512;
-  // Most block bytes in one fetch reply (and handles asked for in one fetch request).
-  std::size_t max_fetch_bytes = 4 * 1024 * 1024;
-  std::size_t max_fetch_handles = 64;
-};
 
 struct PastStats {
   std::uint64_t inserts = 0;          // inserts this node started

@@ -23,6 +23,7 @@
 #include "host/core/certificate.h"
 #include "host/core/id.h"
 #include "host/daemon/admin_server.h"
+#include "host/past/block.h"
 #include "tests/support/process.h"
 #include "tests/support/test_support.h"
 
@@ -171,6 +172,21 @@ class CannedNode : public AdminHandler {
         }
         asio::post(io_, [reply = std::move(reply), r]() mutable { reply(std::move(r)); });
         return;
+      }
+      case admin::AdminRequest::kPut: {
+        auto* p = r.mutable_put();
+        Id handle = past::content_handle(as_bytes(request.put().content()));
+        p->set_handle(handle.bytes().data(), handle.bytes().size());
+        set_node(p->add_stored_on(), kRoot, "127.0.0.1:4009");
+        set_node(p->add_stored_on(), kCcw1, "127.0.0.1:4001");
+        set_node(p->add_stored_on(), kSelf, "127.0.0.1:4000");
+        break;
+      }
+      case admin::AdminRequest::kGet: {
+        auto* g = r.mutable_get();
+        g->set_kind("content-hash");
+        g->set_payload(std::string("stored\0bytes", 12));
+        break;
       }
       case admin::AdminRequest::KIND_NOT_SET: break;
     }
@@ -447,6 +463,30 @@ TEST_F(Postctl, LookupAsJson) {
   EXPECT_EQ(j["path"][1]["node_id"], kCcw1.to_hex());
 }
 
+TEST_F(Postctl, PutPrintsTheHandleAndGetWritesThePayloadExactly) {
+  std::string file = dir.file("letter.txt");
+  ASSERT_TRUE(write_file(file, "dear node", false).ok());
+  Outcome put = postctl({"--admin", admin_address, "put", file});
+  EXPECT_EQ(put.exit_code, 0) << put.err;
+  EXPECT_EQ(put.out, past::content_handle(as_bytes("dear node")).to_hex() + "\n");
+  EXPECT_THAT(put.err, HasSubstr("stored on 3 replicas"));
+
+  std::string copy = dir.file("copy.bin");
+  Outcome get = postctl({"--admin", admin_address, "get", kGoodKey, "-o", copy});
+  EXPECT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(read_all(copy), std::string("stored\0bytes", 12));
+  Json j = ok_json({"get", kGoodKey});
+  EXPECT_EQ(j["kind"], "content-hash");
+  EXPECT_EQ(j["size"], 12);
+
+  Outcome missing = postctl({"--admin", admin_address, "put", dir.file("no-such-file")});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("cannot read"));
+  Outcome bad = postctl({"--admin", admin_address, "get", "xyz"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("'xyz' is not a block handle"));
+}
+
 TEST_F(Postctl, OptionsMayFollowTheCommand) {
   Outcome r = postctl({"status", "--json", "--admin", admin_address});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -489,7 +529,8 @@ TEST_F(Postctl, UsageErrorsExitWithTwo) {
 TEST_F(Postctl, HelpDescribesEveryCommand) {
   Outcome r = postctl({"--help"});
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* c : {"status", "leafset", "routes", "peers", "lookup", "--json", "--timeout",
+  for (const char* c : {"status", "leafset", "routes", "peers", "lookup", "put", "get", "--json",
+                        "--timeout",
                         "--admin", "--config", "Exit codes"}) {
     EXPECT_THAT(r.out, HasSubstr(c));
   }

@@ -12,7 +12,7 @@
 
 #include "host/core/certificate.h"
 #include "host/pastry/pastry_config.h"
-#include "tests/support/process.h"
+#include "tests/support/postd_cluster.h"
 #include "tests/support/test_support.h"
 
 namespace post {
@@ -20,7 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-using testing::ChildProcess;
 
 constexpr int kNodes = 16;
 constexpr int kLeafSetSize = 8;
@@ -39,74 +38,24 @@ pastry::PastryConfig liveness() {
 // How long the transport waits for a pong (AsioTransportOptions::ping_timeout's default).
 constexpr net::Duration kPingTimeout = 5s;
 
+// The Pastry settings written into every node's configuration (those of liveness()).
+const char* kSettings =
+    "pastry:\n"
+    "  leaf_set_size: 8\n"
+    "  heartbeat_interval: 1s\n"
+    "  lease: 2500ms\n"
+    "  probe_attempts: 3\n"
+    "  probe_backoff: 200ms\n"
+    "  route_ack_timeout: 1s\n"
+    "  join_timeout: 5s\n";
+
 class Ring : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string log = dir.file("setup.log");
-    ASSERT_EQ(testing::run_command({POST_CA_BIN, "init", "--dir", dir.file("ca")}, log), 0);
-    for (int i = 0; i < kNodes; ++i) {
-      std::string name = "node" + std::to_string(i);
-      ASSERT_EQ(
-          testing::run_command(
-              {POST_CA_BIN, "issue-node", "--ca", dir.file("ca"), "--out", dir.file(name)}, log),
-          0);
-      ports.push_back(testing::free_port());
-      admin_ports.push_back(testing::free_port());
-    }
-    for (int i = 0; i < kNodes; ++i) write_config(i);
-  }
+  Ring() : cluster(dir, {POSTD_BIN, POSTCTL_BIN, POST_CA_BIN}, kNodes, kSettings) {}
 
-  void write_config(int i) {
-    std::string name = "node" + std::to_string(i);
-    auto c = liveness();
-    std::string yaml =
-        "identity: {key: " + name + "/node.key, certificate: " + name +
-        "/node.cert, ca_certificate: " + name +
-        "/ca.cert}\n"
-        "listen: \"127.0.0.1:" +
-        std::to_string(ports[i]) + "\"\n" +
-        (i == 0 ? std::string() : "bootstrap: [\"127.0.0.1:" + std::to_string(ports[0]) + "\"]\n") +
-        "data_dir: " + name +
-        "/data\n"
-        "admin: \"127.0.0.1:" +
-        std::to_string(admin_ports[i]) +
-        "\"\n"
-        "log: {level: info}\n"
-        "pastry:\n"
-        "  leaf_set_size: " +
-        std::to_string(c.leaf_set_size) +
-        "\n"
-        "  heartbeat_interval: 1s\n"
-        "  lease: 2500ms\n"
-        "  probe_attempts: 3\n"
-        "  probe_backoff: 200ms\n"
-        "  route_ack_timeout: 1s\n"
-        "  join_timeout: 5s\n";
-    ASSERT_TRUE(write_file(dir.file(name + ".yaml"), yaml, false).ok());
-  }
-
-  void start(int i) {
-    std::string name = "node" + std::to_string(i);
-    nodes[i] = std::make_unique<ChildProcess>(
-        std::vector<std::string>{POSTD_BIN, "--config", dir.file(name + ".yaml")},
-        dir.file(name + ".log"));
-  }
-
-  // Runs `postctl --json ARGS` against node i; the parsed object, or null on failure.
   json postctl(int i, std::vector<std::string> args) {
-    std::string out = dir.file("postctl.out");
-    std::remove(out.c_str());
-    std::vector<std::string> argv = {POSTCTL_BIN, "--admin",
-                                     "127.0.0.1:" + std::to_string(admin_ports[i]), "--json"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    ChildProcess p(argv, out);
-    if (p.wait(20s) != std::optional<int>(0)) return nullptr;
-    return json::parse(p.output(), nullptr, /*allow_exceptions=*/false);
-  }
-
-  std::string node_id(int i) {
-    json s = postctl(i, {"status"});
-    return s.is_object() ? s.value("node_id", "") : "";
+    auto run = cluster.postctl(i, std::move(args), true, 20s);
+    return run.exit_code == 0 ? run.json : json();
   }
 
   bool ready(int i) {
@@ -173,32 +122,19 @@ class Ring : public ::testing::Test {
     return out;
   }
 
-  void TearDown() override {
-    for (auto& n : nodes) {
-      if (n && n->running()) n->signal(SIGTERM);
-    }
-    for (auto& n : nodes) {
-      if (n) n->wait(10s);
-    }
-  }
-
   testing::TempDir dir;
-  std::vector<unsigned short> ports, admin_ports;
-  std::unique_ptr<ChildProcess> nodes[kNodes];
+  testing::PostdCluster cluster;
   std::vector<std::string> ids;
 };
 
 TEST_F(Ring, SixteenNodesJoinSurviveAKillAndRejoin) {
-  for (int i = 0; i < kNodes; ++i) start(i);
+  ASSERT_TRUE(cluster.ok()) << cluster.error();
+  cluster.start_all();
   // Every node becomes ready and answers postctl.
-  auto deadline = std::chrono::steady_clock::now() + 60s;
+  std::string why;
   for (int i = 0; i < kNodes; ++i) {
-    while (!ready(i)) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "node" << i << " is not ready:\n"
-                                                            << nodes[i]->output();
-      std::this_thread::sleep_for(200ms);
-    }
-    ids.push_back(node_id(i));
+    ASSERT_TRUE(cluster.wait_ready(i, 60s, &why)) << why;
+    ids.push_back(cluster.node_id(i));
     ASSERT_EQ(ids.back().size(), 64u);
   }
   std::string mismatch;
@@ -219,8 +155,8 @@ TEST_F(Ring, SixteenNodesJoinSurviveAKillAndRejoin) {
 
   // SIGKILL: no goodbye, no leave. The others drop it within the failure timeout.
   const int victim = 5;
-  nodes[victim]->signal(SIGKILL);
-  ASSERT_TRUE(nodes[victim]->wait(5s).has_value());
+  cluster.kill(victim);
+  ASSERT_FALSE(cluster.running(victim));
   auto killed_at = std::chrono::steady_clock::now();
   net::Duration limit = liveness().failure_timeout(kPingTimeout);
   for (int i : all_but(victim)) {
@@ -235,13 +171,9 @@ TEST_F(Ring, SixteenNodesJoinSurviveAKillAndRejoin) {
   ASSERT_TRUE(leaf_sets_match(all_but(victim), 30s, &mismatch)) << mismatch;
 
   // Restarted with the same identity and data directory, it rejoins.
-  start(victim);
-  deadline = std::chrono::steady_clock::now() + 30s;
-  while (!ready(victim)) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << nodes[victim]->output();
-    std::this_thread::sleep_for(200ms);
-  }
-  EXPECT_EQ(node_id(victim), ids[victim]);
+  cluster.start(victim);
+  ASSERT_TRUE(cluster.wait_ready(victim, 30s, &why)) << why;
+  EXPECT_EQ(cluster.node_id(victim), ids[victim]);
   ASSERT_TRUE(leaf_sets_match(all_but(-1), 30s, &mismatch)) << mismatch;
 }
 

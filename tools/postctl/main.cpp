@@ -7,9 +7,15 @@
 //   routes        the routing table's filled slots
 //   peers         the transport's open links with their RTTs
 //   lookup KEY    which node is responsible for KEY, and the hops to it
+//   put FILE      store FILE ('-': stdin) as a content-hash block; prints its handle
+//   get HANDLE    fetch a block; its payload goes to stdout (or --output FILE)
 //
 // docs/POSTCTL.md describes the output, the JSON keys and the exit codes.
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -25,11 +31,14 @@
 #include <nlohmann/json.hpp>
 
 #include "host/core/bytes.h"
+#include "host/core/crypto.h"
+#include "host/core/errors.h"
 #include "host/core/frame.h"
 #include "host/core/id.h"
 #include "host/daemon/node_config.h"
 #include "host/daemon/proto/admin.pb.h"
 #include "host/net/errors.h"
+#include "host/past/block.h"
 
 namespace {
 
@@ -44,6 +53,7 @@ using post::net::NetErrc;
 // The admin address postd's example configuration uses (config/node.example.yaml).
 constexpr const char* kDefaultAdmin = "127.0.0.1:4100";
 constexpr double kDefaultTimeoutSeconds = 5;
+constexpr double kDefaultStorageTimeoutSeconds = 60;
 constexpr int kExitOk = 0;
 constexpr int kExitNodeError = 1;  // the node answered with an Error
 constexpr int kExitUsage = 2;      // bad arguments or configuration
@@ -375,6 +385,7 @@ std::string n(std::uint64_t v) {
 void print_status(const admin::StatusReply& s, bool json) {
   const auto& p = s.pastry();
   const auto& t = s.transport();
+  const auto& b = s.past();
   constexpr std::size_t kCounterWidth = 20;  // both counter blocks line up
   if (json) {
     Json j{
@@ -412,6 +423,27 @@ void print_status(const admin::StatusReply& s, bool json) {
           {"links_refused_full", t.links_refused_full()},
           {"messages_delivered", t.messages_delivered()},
           {"messages_dropped_no_handler", t.messages_dropped_no_handler()}}},
+        {"past",
+         {{"blocks", b.blocks()},
+          {"bytes_used", b.bytes_used()},
+          {"quota_bytes", b.quota_bytes()},
+          {"cache_bytes", b.cache_bytes()},
+          {"replicas", b.replicas()},
+          {"inserts", b.inserts()},
+          {"insert_failures", b.insert_failures()},
+          {"lookups", b.lookups()},
+          {"lookup_failures", b.lookup_failures()},
+          {"replicas_stored", b.replicas_stored()},
+          {"stores_refused", b.stores_refused()},
+          {"served_from_cache", b.served_from_cache()},
+          {"bad_copies", b.bad_copies()},
+          {"stale_repaired", b.stale_repaired()},
+          {"maintenance_messages", b.maintenance_messages()},
+          {"maintenance_bytes", b.maintenance_bytes()},
+          {"maintenance_fetched", b.maintenance_fetched()},
+          {"handed_off", b.handed_off()},
+          {"dropped", b.dropped()},
+          {"messages_refused", b.messages_refused()}}},
     };
     print_json(j);
     return;
@@ -452,6 +484,25 @@ void print_status(const admin::StatusReply& s, bool json) {
                 {"links refused (full)", n(t.links_refused_full())},
                 {"messages delivered", n(t.messages_delivered())},
                 {"dropped (no handler)", n(t.messages_dropped_no_handler())}},
+               "  ", kCounterWidth);
+  std::cout << "past\n";
+  print_fields(std::cout,
+               {{"blocks", n(b.blocks()) + " (" + n(b.bytes_used()) + " of " +
+                               n(b.quota_bytes()) + " bytes)"},
+                {"replicas (k)", n(b.replicas())},
+                {"cache", n(b.cache_bytes()) + " bytes"},
+                {"inserts", n(b.inserts()) + " (" + n(b.insert_failures()) + " failed)"},
+                {"lookups", n(b.lookups()) + " (" + n(b.lookup_failures()) + " failed)"},
+                {"replicas stored", n(b.replicas_stored())},
+                {"stores refused", n(b.stores_refused())},
+                {"served from cache", n(b.served_from_cache())},
+                {"bad copies seen", n(b.bad_copies())},
+                {"stale repaired", n(b.stale_repaired())},
+                {"maintenance", n(b.maintenance_messages()) + " messages, " +
+                                    n(b.maintenance_bytes()) + " bytes"},
+                {"fetched / handed off", n(b.maintenance_fetched()) + " / " + n(b.handed_off())},
+                {"dropped (moved)", n(b.dropped())},
+                {"messages refused", n(b.messages_refused())}},
                "  ", kCounterWidth);
 }
 
@@ -588,6 +639,64 @@ void print_lookup(const admin::LookupReply& l, bool json) {
   table.print(std::cout);
 }
 
+void print_put(const admin::PutReply& p, bool json) {
+  if (json) {
+    Json stored = Json::array(), failed = Json::array();
+    for (const auto& node : p.stored_on()) stored.push_back(node_json(node));
+    for (const auto& node : p.failed()) failed.push_back(node_json(node));
+    print_json(Json{{"handle", id_hex(p.handle())},
+                    {"stored_on", std::move(stored)},
+                    {"failed", std::move(failed)}});
+    return;
+  }
+  // The handle alone on stdout, so `h=$(postctl put FILE)` works; the replicas on stderr.
+  std::cout << id_hex(p.handle()) << "\n";
+  std::cerr << "stored on " << p.stored_on_size() << " replicas:";
+  for (const auto& node : p.stored_on()) std::cerr << " " << short_id(node.id());
+  if (p.failed_size() > 0) {
+    std::cerr << " (did not answer:";
+    for (const auto& node : p.failed()) std::cerr << " " << short_id(node.id());
+    std::cerr << ")";
+  }
+  std::cerr << "\n";
+}
+
+// Writes the payload to `output` (stdout when empty or "-"); false when that fails.
+bool print_get(const admin::GetReply& g, bool json, const std::string& output) {
+  if (json) {
+    print_json(Json{{"handle", id_hex(g.handle())},
+                    {"kind", g.kind()},
+                    {"size", g.payload().size()},
+                    {"timestamp", g.timestamp()},
+                    {"latency_ms", to_ms(g.latency_ns())},
+                    {"payload_base64", post::crypto::base64_encode(post::as_bytes(g.payload()))}});
+    return true;
+  }
+  if (output.empty() || output == "-") {
+    std::cout.write(g.payload().data(), static_cast<std::streamsize>(g.payload().size()));
+    return static_cast<bool>(std::cout);
+  }
+  std::ofstream out(output, std::ios::binary | std::ios::trunc);
+  out.write(g.payload().data(), static_cast<std::streamsize>(g.payload().size()));
+  return static_cast<bool>(out);
+}
+
+// The whole of `path` ('-': stdin), or an error naming it.
+Result<std::string> read_input(const std::string& path) {
+  std::ostringstream text;
+  if (path == "-") {
+    text << std::cin.rdbuf();
+    return text.str();
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return post::make_error(post::CoreErrc::kIoError,
+                            "cannot read " + path + ": " + std::strerror(errno));
+  }
+  text << in.rdbuf();
+  return text.str();
+}
+
 // Reports `message` on stderr and, with --json, as {"error": message} on stdout.
 int fail(int code, const std::string& message, bool json) {
   std::cerr << "postctl: " << message << "\n";
@@ -620,9 +729,11 @@ int main(int argc, char** argv) {
                                     "its `admin:` key)");
   admin_opt->excludes(config_opt);
   app.add_flag("--json", json, "print one JSON object instead of text (keys: docs/POSTCTL.md)");
-  app.add_option("-t,--timeout", timeout_seconds,
-                 "give up after this many seconds (connecting and answering; default 5)")
-      ->check(CLI::Range(0.001, 3600.0));
+  auto* timeout_opt =
+      app.add_option("-t,--timeout", timeout_seconds,
+                     "give up after this many seconds (connecting and answering; default 5, "
+                     "60 for put and get)")
+          ->check(CLI::Range(0.001, 3600.0));
 
   auto* status_cmd = app.add_subcommand(
       "status",
@@ -638,6 +749,18 @@ int main(int argc, char** argv) {
       "lookup", "which node is responsible for KEY (its root), and the hops to it");
   std::string key_text;
   lookup_cmd->add_option("KEY", key_text, "the key: 64 hex characters (a 256-bit id)")->required();
+  auto* put_cmd = app.add_subcommand(
+      "put", "store FILE as a content-hash block on the k nodes closest to its handle; prints "
+             "the handle");
+  std::string put_path;
+  put_cmd->add_option("FILE", put_path, "the file to store ('-' reads stdin); at most 4 MiB")
+      ->required();
+  auto* get_cmd =
+      app.add_subcommand("get", "fetch the block HANDLE and write its payload to stdout");
+  std::string handle_text;
+  std::string output_path;
+  get_cmd->add_option("HANDLE", handle_text, "the block's handle: 64 hex characters")->required();
+  get_cmd->add_option("-o,--output", output_path, "write the payload to this file instead");
   app.require_subcommand(1);
 
   try {
@@ -676,6 +799,29 @@ int main(int argc, char** argv) {
       return fail(kExitUsage, "'" + key_text + "' is not a key: " + why, json);
     }
     request.mutable_lookup()->set_hex(key_text);
+  } else if (put_cmd->parsed()) {
+    command = "put";
+    auto content = read_input(put_path);
+    if (!content.ok()) return fail(kExitUsage, content.error().message, json);
+    if (content->size() > post::past::kMaxPayloadBytes) {
+      return fail(kExitUsage,
+                  put_path + " is " + std::to_string(content->size()) +
+                      " bytes; one block holds at most " +
+                      std::to_string(post::past::kMaxPayloadBytes),
+                  json);
+    }
+    request.mutable_put()->set_content(std::move(*content));
+  } else if (get_cmd->parsed()) {
+    command = "get";
+    if (auto key = post::Id::from_hex(handle_text); !key.ok()) {
+      return fail(kExitUsage, "'" + handle_text + "' is not a block handle: expected 64 hex characters",
+                  json);
+    }
+    request.mutable_get()->set_hex(handle_text);
+  }
+  // Puts and gets wait for replicas across the network.
+  if ((command == "put" || command == "get") && timeout_opt->count() == 0) {
+    timeout_seconds = kDefaultStorageTimeoutSeconds;
   }
 
   AdminClient client(*target, timeout_seconds);
@@ -691,7 +837,9 @@ int main(int argc, char** argv) {
                  (command == "leafset" && response->has_leaf_set()) ||
                  (command == "routes" && response->has_routes()) ||
                  (command == "peers" && response->has_peers()) ||
-                 (command == "lookup" && response->has_lookup());
+                 (command == "lookup" && response->has_lookup()) ||
+                 (command == "put" && response->has_put()) ||
+                 (command == "get" && response->has_get());
   if (!matches) {
     return fail(kExitNoAnswer,
                 "postd's admin endpoint at " + target->text + " answered " + command +
@@ -704,6 +852,13 @@ int main(int argc, char** argv) {
     case admin::AdminResponse::kRoutes: print_routes(response->routes(), json); break;
     case admin::AdminResponse::kPeers: print_peers(response->peers(), json); break;
     case admin::AdminResponse::kLookup: print_lookup(response->lookup(), json); break;
+    case admin::AdminResponse::kPut: print_put(response->put(), json); break;
+    case admin::AdminResponse::kGet:
+      if (!print_get(response->get(), json, output_path)) {
+        return fail(kExitUsage, "cannot write " + output_path + ": " + std::strerror(errno),
+                    false);
+      }
+      break;
     default: break;
   }
   std::cout.flush();

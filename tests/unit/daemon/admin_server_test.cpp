@@ -57,6 +57,8 @@ class FakeHandler : public AdminHandler {
           r.mutable_lookup()->set_hops(3);
         }
         break;
+      case admin::AdminRequest::kPut: r.mutable_put()->set_handle("h"); break;
+      case admin::AdminRequest::kGet: r.mutable_get()->set_payload("p"); break;
       case admin::AdminRequest::KIND_NOT_SET: break;
     }
     return r;
@@ -310,8 +312,8 @@ TEST_F(AdminServerTest, RefusesAnOversizedFrameAsSoonAsItsHeaderArrives) {
   start();
   TestClient good(io, server->address());
   TestClient bad(io, server->address());
-  // A header announcing 1 MiB, and none of the body.
-  std::uint32_t length = 1024 * 1024;
+  // A header announcing one byte more than the limit, and none of the body.
+  auto length = static_cast<std::uint32_t>(kMaxAdminRequestBytes + 1);
   Bytes header = {static_cast<std::uint8_t>(length >> 24), static_cast<std::uint8_t>(length >> 16),
                   static_cast<std::uint8_t>(length >> 8), static_cast<std::uint8_t>(length),
                   wire::kFrameVersion};
@@ -502,7 +504,7 @@ TEST(ParseLookupKey, RefusesAnythingElseShowingTheKey) {
   short_id.set_id("12345");
   auto d = parse_lookup_key(short_id);
   ASSERT_FALSE(d.ok());
-  EXPECT_EQ(d.error().message, "lookup key is 5 bytes; a key is 32 bytes");
+  EXPECT_EQ(d.error().message, "lookup key is 5 bytes; it must be 32 bytes");
 
   EXPECT_FALSE(parse_lookup_key(admin::LookupRequest()).ok());
 }

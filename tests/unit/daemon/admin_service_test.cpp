@@ -21,7 +21,16 @@ using ::testing::HasSubstr;
 struct TestNode {
   std::unique_ptr<net::AsioTransport> transport;
   std::unique_ptr<pastry::PastryNode> pastry;
+  std::unique_ptr<past::MemoryBlockStore> store;
+  std::unique_ptr<past::PastNode> past;
 };
+
+// Two nodes: each block on both.
+past::PastConfig two_replicas() {
+  past::PastConfig c;
+  c.replicas = 2;
+  return c;
+}
 
 std::string bytes_of(const Id& id) {
   return to_string(id.view());
@@ -42,7 +51,7 @@ class AdminServiceTest : public ::testing::Test {
       return joined && first.pastry->leaf_set().size() == 1 &&
              second.pastry->leaf_set().size() == 1;
     }));
-    service.emplace(*second.pastry, *second.transport, clock,
+    service.emplace(*second.pastry, *second.past, *second.store, *second.transport, clock,
                     AdminServiceInfo{"postd test", "acme", clock.now() - 5s});
   }
 
@@ -53,6 +62,9 @@ class AdminServiceTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.error().to_string();
     n.pastry =
         std::make_unique<pastry::PastryNode>(*n.transport, clock, pastry::PastryConfig{}, seed);
+    n.store = std::make_unique<past::MemoryBlockStore>();
+    n.past = std::make_unique<past::PastNode>(*n.pastry, *n.transport, clock, *n.store,
+                                              two_replicas(), Bytes{}, seed);
     return n;
   }
 
@@ -184,6 +196,52 @@ TEST_F(AdminServiceTest, ABadLookupKeyGetsAnErrorNamingIt) {
   auto answer = lookup_hex("xyz");
   ASSERT_TRUE(answer.has_error());
   EXPECT_THAT(answer.error().message(), HasSubstr("lookup key 'xyz' is not a key"));
+}
+
+TEST_F(AdminServiceTest, PutStoresABlockOnBothNodesAndGetReadsItBack) {
+  admin::AdminRequest put;
+  put.mutable_put()->set_content("a block through the admin endpoint");
+  auto stored = ask(put);
+  ASSERT_TRUE(stored.has_put()) << stored.error().message();
+  Id handle = past::content_handle(as_bytes("a block through the admin endpoint"));
+  EXPECT_EQ(stored.put().handle(), bytes_of(handle));
+  EXPECT_EQ(stored.put().stored_on_size(), 2);
+  EXPECT_TRUE(first.store->contains(past::BlockKey{handle}));
+  EXPECT_TRUE(second.store->contains(past::BlockKey{handle}));
+
+  admin::AdminRequest get;
+  get.mutable_get()->set_hex(handle.to_hex());
+  auto read = ask(get);
+  ASSERT_TRUE(read.has_get()) << read.error().message();
+  EXPECT_EQ(read.get().payload(), "a block through the admin endpoint");
+  EXPECT_EQ(read.get().kind(), "content-hash");
+
+  admin::AdminRequest status;
+  status.mutable_status();
+  auto s = ask(status);
+  EXPECT_EQ(s.status().past().blocks(), 1u);
+  EXPECT_EQ(s.status().past().replicas(), 2u);
+  EXPECT_EQ(s.status().past().inserts(), 1u);
+}
+
+TEST_F(AdminServiceTest, GetOfAnUnknownOrMalformedHandleGetsAnErrorSayingWhy) {
+  admin::AdminRequest get;
+  get.mutable_get()->set_hex(Id::hash_of(as_bytes("nothing")).to_hex());
+  auto missing = ask(get);
+  ASSERT_TRUE(missing.has_error());
+  EXPECT_THAT(missing.error().message(), HasSubstr("no replica holds"));
+  get.mutable_get()->set_hex("12ab");
+  auto bad = ask(get);
+  ASSERT_TRUE(bad.has_error());
+  EXPECT_THAT(bad.error().message(), HasSubstr("block handle '12ab' is not a key"));
+}
+
+TEST_F(AdminServiceTest, APutLargerThanABlockIsRefused) {
+  admin::AdminRequest put;
+  put.mutable_put()->set_content(std::string(past::kMaxPayloadBytes + 1, 'x'));
+  auto answer = ask(put);
+  ASSERT_TRUE(answer.has_error());
+  EXPECT_THAT(answer.error().message(), HasSubstr("one block holds at most"));
 }
 
 }  // namespace

@@ -175,6 +175,7 @@ TEST(NodeConfig, ExampleConfigLoads) {
   // The example shows the defaults.
   EXPECT_EQ(config->transport, TransportConfig{});
   EXPECT_EQ(config->pastry, PastryConfig{});
+  EXPECT_EQ(config->past, PastConfig{});
   EXPECT_EQ(config->log.level, LogConfig{}.level);
 }
 
@@ -363,6 +364,27 @@ TEST(NodeConfig, PastryTimingsAreReadAndChecked) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("pastry.lease"), std::string::npos) << bad.error().message;
   EXPECT_NE(bad.error().message.find("longer than heartbeat_interval"), std::string::npos);
+}
+
+TEST(NodeConfig, PastSettingsTakeSizesWithUnitsAndAreChecked) {
+  auto ok = parse(minimal_with(
+      "past: {replicas: 5, quota_bytes: 2GiB, cache_bytes: \"512 KiB\", request_timeout: 2s}\n"));
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->past.replicas, 5);
+  EXPECT_EQ(ok->past.quota_bytes, std::uint64_t{2} << 30);
+  EXPECT_EQ(ok->past.cache_bytes, 512u * 1024u);
+  EXPECT_EQ(ok->past.request_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(parse(minimal_with("past: {quota_bytes: 10000000}\n"))->past.quota_bytes, 10000000u);
+
+  auto too_many = parse(minimal_with("past: {replicas: 13}\n"));
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_THAT(error_of(too_many), HasSubstr("past.replicas"));
+  EXPECT_THAT(error_of(too_many), HasSubstr("at most half the leaf set"));
+  auto bad_size = parse(minimal_with("past: {quota_bytes: 3 apples}\n"));
+  ASSERT_FALSE(bad_size.ok());
+  EXPECT_THAT(error_of(bad_size), HasSubstr("past.quota_bytes"));
+  EXPECT_THAT(error_of(bad_size), HasSubstr("expected a size from 1MiB"));
+  EXPECT_EQ(code_of(parse(minimal_with("past: {replica: 3}\n"))), CoreErrc::kConfigUnknownKey);
 }
 
 }  // namespace

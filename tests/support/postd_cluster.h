@@ -1,0 +1,75 @@
+// PostdCluster: a ring of real postd processes on loopback for integration tests, with a CA
+// and node identities made by the real post-ca, and the real postctl to ask the nodes.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/process.h"
+#include "tests/support/test_support.h"
+
+namespace post::testing {
+
+struct ClusterBinaries {
+  std::string postd;
+  std::string postctl;
+  std::string post_ca;
+};
+
+// What postctl printed and how it ended.
+struct PostctlRun {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr
+  nlohmann::json json;  // stdout parsed, when --json was given and it parsed; else null
+};
+
+class PostdCluster {
+ public:
+  // Issues `nodes` identities under a new CA in `dir` and writes one configuration per node
+  // (node0 starts the ring, the others bootstrap through it). `extra_yaml` is appended to
+  // every configuration (pastry: and past: sections, say). Nothing is started.
+  PostdCluster(const TempDir& dir, ClusterBinaries binaries, int nodes, std::string extra_yaml);
+  // Stops every node still running (SIGTERM, then SIGKILL).
+  ~PostdCluster();
+  PostdCluster(const PostdCluster&) = delete;
+  PostdCluster& operator=(const PostdCluster&) = delete;
+
+  int size() const { return static_cast<int>(admin_ports_.size()); }
+  // Whether SetUp-style preparation worked; `error()` says what did not.
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+
+  void start(int i);
+  void start_all();
+  // SIGKILL: no goodbye. Waits for the process to end.
+  void kill(int i);
+  bool running(int i);
+  // The node's log so far.
+  std::string log(int i) const;
+  std::string data_dir(int i) const;
+
+  // Runs `postctl --admin <node i> [--json] args...`.
+  PostctlRun postctl(int i, std::vector<std::string> args, bool json = true,
+                     std::chrono::seconds timeout = std::chrono::seconds(60)) const;
+  // postctl --json status of node i, or null.
+  nlohmann::json status(int i) const;
+  // Waits until node i says it is ready; false (with `why` set) on timeout.
+  bool wait_ready(int i, std::chrono::seconds timeout, std::string* why) const;
+  // The node's id (64 hex characters) from its status, or "".
+  std::string node_id(int i) const;
+
+ private:
+  void write_config(int i, const std::string& extra_yaml);
+
+  const TempDir& dir_;
+  ClusterBinaries bin_;
+  std::vector<unsigned short> ports_, admin_ports_;
+  std::vector<std::unique_ptr<ChildProcess>> nodes_;
+  std::string error_;
+};
+
+}  // namespace post::testing
