@@ -100,6 +100,7 @@ Result<TransportConfig> read_transport(const config::Node& root) {
 Result<PastryConfig> read_pastry(const config::Node& root) {
   POST_TRY_ASSIGN(config::Node node, root.child_or_empty("pastry"));
   POST_TRY(node.allow_only_keys({"digit_bits", "leaf_set_size", "proximity_neighbour_selection",
+                                 "nearest_discovery_steps",
                                  "heartbeat_interval", "lease", "probe_attempts", "probe_backoff",
                                  "failed_retention", "route_ack_timeout", "join_timeout",
                                  "routing_maintenance_interval", "partition_probe_interval",
@@ -117,6 +118,9 @@ Result<PastryConfig> read_pastry(const config::Node& root) {
   POST_TRY_ASSIGN(
       p.proximity_neighbour_selection,
       node.boolean_or("proximity_neighbour_selection", p.proximity_neighbour_selection));
+  POST_TRY_ASSIGN(std::int64_t steps,
+                  node.integer_or("nearest_discovery_steps", 0, 16, p.nearest_discovery_steps));
+  p.nearest_discovery_steps = static_cast<int>(steps);
   constexpr net::Duration kMs = std::chrono::milliseconds(1);
   constexpr net::Duration kDay = std::chrono::hours(24);
   POST_TRY_ASSIGN(p.heartbeat_interval,

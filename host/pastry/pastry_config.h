@@ -18,6 +18,12 @@ struct PastryConfig {
   // Proximity neighbour selection: among candidates for a routing table slot keep the one
   // with the lowest measured RTT. Off: keep the first live one.
   bool proximity_neighbour_selection = true;
+  // Before joining, walk from the bootstrap node towards the nearest node it can find (its
+  // routing table rows, measured by ping; Castro et al., "Exploiting network proximity in
+  // peer-to-peer overlay networks", 2002) and join through that one, so the first rows of
+  // the new routing table come from a near node. At most this many steps; 0 turns it off.
+  // Only with proximity_neighbour_selection.
+  int nearest_discovery_steps = 4;
 
   // Liveness. Every heartbeat_interval a node sends its leaf set to each leaf set member. A
   // member silent for `lease` is probed; it is declared failed after `probe_attempts` probes

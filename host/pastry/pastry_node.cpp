@@ -63,6 +63,7 @@ PastryNode::PastryNode(net::Transport& transport, net::Clock& clock, PastryConfi
 }
 
 PastryNode::~PastryNode() {
+  if (discovery_) clock_.cancel(discovery_->timer);
   transport_.set_handler(net::Channel::kPastry, nullptr);
   for (auto t : {join_timer_, heartbeat_timer_, maintenance_timer_, partition_timer_}) {
     clock_.cancel(t);
@@ -146,16 +147,101 @@ void PastryNode::try_next_bootstrap() {
       try_next_bootstrap();
       return;
     }
-    pb::Routed msg;
-    msg.set_key(self_.id.bytes().data(), Id::kBytes);
-    to_proto(self_, msg.mutable_source());
-    to_proto(self_, msg.mutable_join()->mutable_joiner());
-    forward(std::move(msg), bootstrap, 0, {});
-    join_timer_ = clock_.schedule(config_.join_timeout, [this] {
-      join_timer_ = net::kNoTimer;
-      if (!join_reply_received_) try_next_bootstrap();
+    if (!config_.proximity_neighbour_selection || config_.nearest_discovery_steps <= 0) {
+      send_join(bootstrap);
+      return;
+    }
+    // Find a near node to join through, starting from the bootstrap.
+    std::uint64_t generation = ++discovery_generation_;
+    transport_.ping(bootstrap, [this, alive, bootstrap, generation](Result<Duration> rtt) {
+      if (alive.expired() || state_ != JoinState::kJoining ||
+          generation != discovery_generation_) {
+        return;
+      }
+      if (!rtt.ok()) {
+        send_join(bootstrap);
+        return;
+      }
+      discover_nearest(bootstrap, *rtt, config_.nearest_discovery_steps);
     });
   });
+}
+
+void PastryNode::send_join(const NodeHandle& first_hop) {
+  clock_.cancel(join_timer_);
+  pb::Routed msg;
+  msg.set_key(self_.id.bytes().data(), Id::kBytes);
+  to_proto(self_, msg.mutable_source());
+  to_proto(self_, msg.mutable_join()->mutable_joiner());
+  forward(std::move(msg), first_hop, 0, {});
+  join_timer_ = clock_.schedule(config_.join_timeout, [this] {
+    join_timer_ = net::kNoTimer;
+    if (!join_reply_received_) try_next_bootstrap();
+  });
+}
+
+void PastryNode::discover_nearest(NodeHandle current, net::Duration current_rtt, int steps_left) {
+  Discovery d;
+  d.asked = current;
+  d.best = current;
+  d.best_rtt = current_rtt;
+  d.steps_left = steps_left;
+  d.generation = ++discovery_generation_;
+  d.pinged = {current.id, self_.id};
+  // Row 0 spans the whole ring with nodes chosen near `current`; row 1 adds nearer ids.
+  for (std::uint32_t index : {0u, 1u}) {
+    pb::PastryMessage m;
+    m.mutable_row_request()->set_index(index);
+    m.mutable_row_request()->set_joining(true);
+    send(current, m);
+    ++d.rows_pending;
+  }
+  std::uint64_t generation = d.generation;
+  d.timer = clock_.schedule(config_.route_ack_timeout * 2, [this, generation] {
+    if (!discovery_ || discovery_->generation != generation) return;
+    discovery_->timer = net::kNoTimer;
+    discovery_->rows_pending = 0;
+    discovery_->pings_pending = 0;
+    finish_discovery();
+  });
+  discovery_ = std::move(d);
+}
+
+void PastryNode::discovery_rows(const NodeHandle& from, std::vector<NodeHandle> entries) {
+  if (!discovery_ || from.id != discovery_->asked.id) return;
+  --discovery_->rows_pending;
+  std::weak_ptr<char> alive = alive_;
+  std::uint64_t generation = discovery_->generation;
+  for (const auto& n : entries) {
+    if (!discovery_->pinged.insert(n.id).second || failed_.contains(n.id)) continue;
+    ++discovery_->pings_pending;
+    transport_.ping(n, [this, alive, generation, n](Result<Duration> rtt) {
+      if (alive.expired() || !discovery_ || discovery_->generation != generation) return;
+      --discovery_->pings_pending;
+      if (rtt.ok() && *rtt < discovery_->best_rtt) {
+        discovery_->best = n;
+        discovery_->best_rtt = *rtt;
+      }
+      if (discovery_->rows_pending <= 0 && discovery_->pings_pending <= 0) finish_discovery();
+    });
+  }
+  if (discovery_ && discovery_->rows_pending <= 0 && discovery_->pings_pending <= 0) {
+    finish_discovery();
+  }
+}
+
+void PastryNode::finish_discovery() {
+  Discovery d = std::move(*discovery_);
+  discovery_.reset();
+  clock_.cancel(d.timer);
+  if (state_ != JoinState::kJoining) return;
+  if (d.best.id != d.asked.id && d.steps_left > 1) {
+    discover_nearest(d.best, d.best_rtt, d.steps_left - 1);
+    return;
+  }
+  logger()->debug("{}: joining through {} ({} ms away)", self_.id.short_hex(),
+                  d.best.to_string(), net::to_seconds(d.best_rtt) * 1000);
+  send_join(d.best);
 }
 
 void PastryNode::leave() {
@@ -545,7 +631,8 @@ void PastryNode::handle_probe(const NodeHandle& from, const pb::PastryMessage& m
 }
 
 void PastryNode::handle_row_request(const NodeHandle& from, const pb::PastryMessage& m) {
-  heard_from(from);
+  // A node looking for where to join is answered, not admitted: it is not in the ring yet.
+  if (!m.row_request().joining()) heard_from(from);
   pb::PastryMessage reply;
   auto* row = reply.mutable_row_reply()->mutable_row();
   row->set_index(m.row_request().index());
@@ -561,6 +648,10 @@ void PastryNode::handle_row_reply(const NodeHandle& from, const pb::PastryMessag
   auto entries = from_proto(m.row_reply().row().entries());
   if (!entries) {
     refuse(from, "row reply with malformed handles");
+    return;
+  }
+  if (state_ == JoinState::kJoining && discovery_ && from.id == discovery_->asked.id) {
+    discovery_rows(from, std::move(*entries));
     return;
   }
   heard_from(from);

@@ -193,6 +193,13 @@ class PastryNode final : public net::MessageHandler {
 
   // ---- timers ----
   void try_next_bootstrap();
+  // Nearest-node discovery before a join (PastryConfig::nearest_discovery_steps): asks
+  // `current` for its first routing table rows, pings them, and moves to the nearest.
+  void discover_nearest(NodeHandle current, net::Duration current_rtt, int steps_left);
+  void discovery_rows(const NodeHandle& from, std::vector<NodeHandle> entries);
+  void finish_discovery();
+  // Routes this node's join through `first_hop`.
+  void send_join(const NodeHandle& first_hop);
   void heartbeat();
   void check_liveness(const NodeHandle& node);
   void send_liveness_probe(const NodeHandle& node);
@@ -243,6 +250,20 @@ class PastryNode final : public net::MessageHandler {
   std::unordered_set<Id> join_pending_;  // leaf set candidates probed, not answered yet
   std::optional<LeafSet> join_view_;     // while joining: the closest nodes heard of
   net::TimerId join_timer_ = net::kNoTimer;
+  // Nearest-node discovery: the node asked for rows, and what was measured so far.
+  struct Discovery {
+    NodeHandle asked;
+    NodeHandle best;
+    net::Duration best_rtt{};
+    int steps_left = 0;
+    int rows_pending = 0;
+    int pings_pending = 0;
+    std::unordered_set<Id> pinged;
+    net::TimerId timer = net::kNoTimer;
+    std::uint64_t generation = 0;
+  };
+  std::optional<Discovery> discovery_;
+  std::uint64_t discovery_generation_ = 0;
 
   net::TimerId heartbeat_timer_ = net::kNoTimer;
   net::TimerId maintenance_timer_ = net::kNoTimer;

@@ -239,5 +239,30 @@ TEST_F(SmallRing, MalformedMessagesAreRefusedAndCounted) {
   expect_leaf_sets_match_oracle();
 }
 
+TEST_F(SmallRing, ANodeLookingForWhereToJoinIsAnsweredButNotAdmitted) {
+  grow(6);
+  // A node outside the ring (no PastryNode of its own) asks for row 0 as a joining node does.
+  SimNode outsider = net_->add_node(rng_.random_id());
+  struct Catch : net::MessageHandler {
+    void on_message(const NodeHandle&, ByteView payload) override {
+      auto m = wire::decode_message<proto::pastry::PastryMessage>(payload, "test");
+      if (m.ok() && m->has_row_reply()) ++replies;
+    }
+    int replies = 0;
+  } catcher;
+  net_->transport(outsider).set_handler(net::Channel::kPastry, &catcher);
+  proto::pastry::PastryMessage ask;
+  ask.mutable_row_request()->set_index(0);
+  ask.mutable_row_request()->set_joining(true);
+  ASSERT_TRUE(net_->transport(outsider)
+                  .send(net_->handle(0), net::Channel::kPastry, wire::encode_message(ask))
+                  .ok());
+  net_->run_for(2s);
+  EXPECT_EQ(catcher.replies, 1);
+  EXPECT_FALSE(nodes_[0]->leaf_set().contains(net_->node_id(outsider)));
+  EXPECT_FALSE(nodes_[0]->routing_table().contains(net_->node_id(outsider)));
+  net_->transport(outsider).set_handler(net::Channel::kPastry, nullptr);
+}
+
 }  // namespace
 }  // namespace post::pastry
