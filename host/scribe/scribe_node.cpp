@@ -1,0 +1,423 @@
+#include "host/scribe/scribe_node.h"
+
+#include <algorithm>
+
+#include "host/core/frame.h"
+#include "host/core/log.h"
+#include "host/pastry/handle_codec.h"
+#include "host/scribe/proto/scribe.pb.h"
+
+namespace post::scribe {
+
+namespace pb = proto::scribe;
+using pastry::from_proto;
+using pastry::to_proto;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() {
+  static auto l = log::get("scribe");
+  return l;
+}
+
+std::optional<Id> id_from(const std::string& bytes) {
+  auto id = Id::from_bytes(as_bytes(bytes));
+  if (!id.ok()) return std::nullopt;
+  return *id;
+}
+
+void set_id(std::string* out, const Id& id) { out->assign(id.bytes().begin(), id.bytes().end()); }
+
+}  // namespace
+
+ScribeNode::ScribeNode(pastry::PastryNode& pastry, net::Transport& transport, net::Clock& clock,
+                       ScribeConfig config, std::uint64_t seed)
+    : pastry_(pastry), transport_(transport), clock_(clock), config_(config), rng_(seed) {
+  pastry_.register_application(pastry::AppId::kScribe, this);
+  transport_.set_handler(net::Channel::kScribe, this);
+  tick_timer_ = clock_.schedule(net::jitter(rng_, config_.heartbeat_interval), [this] { tick(); });
+}
+
+ScribeNode::~ScribeNode() {
+  pastry_.register_application(pastry::AppId::kScribe, nullptr);
+  transport_.set_handler(net::Channel::kScribe, nullptr);
+  clock_.cancel(tick_timer_);
+  for (auto& [id, g] : groups_) clock_.cancel(g.retry);
+}
+
+void ScribeNode::send(const NodeHandle& to, const pb::ScribeMessage& m) {
+  auto status = transport_.send(to, net::Channel::kScribe, wire::encode_message(m));
+  if (!status.ok()) {
+    logger()->debug("{}: send to {} failed: {}", pastry_.local().id.short_hex(), to.to_string(),
+                    status.error().to_string());
+  }
+}
+
+void ScribeNode::refuse(const NodeHandle& from, const std::string& why) {
+  ++stats_.messages_refused;
+  logger()->info("{}: refused a message from {}: {}", pastry_.local().id.short_hex(),
+                 from.to_string(), why);
+}
+
+// ---------------------------------------------------------------------------------------
+// Membership
+// ---------------------------------------------------------------------------------------
+
+void ScribeNode::subscribe(const Id& group, ScribeClient* client,
+                           std::function<void(Status)> done) {
+  Group& g = groups_[group];
+  g.client = client;
+  if (g.root || g.parent) {
+    clock_.schedule(Duration::zero(), [done = std::move(done)] { done(ok_status()); });
+    return;
+  }
+  g.on_subscribed = std::move(done);
+  join_tree(group);
+}
+
+void ScribeNode::unsubscribe(const Id& group) {
+  auto it = groups_.find(group);
+  if (it == groups_.end()) return;
+  it->second.client = nullptr;
+  it->second.on_subscribed = nullptr;
+  prune(group);
+}
+
+void ScribeNode::join_tree(const Id& group) {
+  Group& g = groups_[group];
+  if (g.subscribing) return;
+  g.subscribing = true;
+  pb::ScribeMessage m;
+  set_id(m.mutable_subscribe()->mutable_group(), group);
+  to_proto(pastry_.local(), m.mutable_subscribe()->mutable_child());
+  clock_.cancel(g.retry);
+  g.retry = clock_.schedule(config_.subscribe_timeout, [this, group] {
+    auto it = groups_.find(group);
+    if (it == groups_.end()) return;
+    it->second.retry = net::kNoTimer;
+    if (it->second.parent || it->second.root) return;
+    it->second.subscribing = false;
+    join_tree(group);
+  });
+  pastry_.route(group, pastry::AppId::kScribe, wire::encode_message(m));
+}
+
+void ScribeNode::add_child(const Id& group, Group& g, const NodeHandle& child) {
+  if (std::none_of(g.children.begin(), g.children.end(),
+                   [&](const NodeHandle& c) { return c.id == child.id; })) {
+    g.children.push_back(child);
+  }
+  pb::ScribeMessage ack;
+  set_id(ack.mutable_subscribe_ack()->mutable_group(), group);
+  send(child, ack);
+}
+
+void ScribeNode::in_tree_now(const Id& /*group*/, Group& g) {
+  g.subscribing = false;
+  clock_.cancel(g.retry);
+  g.retry = net::kNoTimer;
+  if (g.on_subscribed) {
+    auto done = std::move(g.on_subscribed);
+    g.on_subscribed = nullptr;
+    done(ok_status());
+  }
+}
+
+void ScribeNode::prune(const Id& group) {
+  auto it = groups_.find(group);
+  if (it == groups_.end()) return;
+  Group& g = it->second;
+  if (g.client || !g.children.empty() || g.root) return;
+  if (g.parent) {
+    pb::ScribeMessage m;
+    set_id(m.mutable_unsubscribe()->mutable_group(), group);
+    send(*g.parent, m);
+  }
+  clock_.cancel(g.retry);
+  groups_.erase(it);
+}
+
+// ---------------------------------------------------------------------------------------
+// Publishing
+// ---------------------------------------------------------------------------------------
+
+void ScribeNode::publish(const Id& group, Bytes payload) {
+  pb::ScribeMessage m;
+  auto* p = m.mutable_publish();
+  set_id(p->mutable_group(), group);
+  p->set_payload(payload.data(), payload.size());
+  set_id(p->mutable_publisher(), pastry_.local().id);
+  p->set_sequence(next_sequence_++);
+  pastry_.route(group, pastry::AppId::kScribe, wire::encode_message(m));
+}
+
+void ScribeNode::disseminate(const Id& group, Group& g, const Id& publisher,
+                             std::uint64_t sequence, ByteView payload) {
+  auto key = std::make_pair(publisher, sequence);
+  if (g.seen.contains(key)) {
+    ++stats_.duplicates;
+    return;
+  }
+  g.seen.insert(key);
+  g.recent.push_back(key);
+  if (g.recent.size() > config_.dedupe_window) {
+    g.seen.erase(g.recent.front());
+    g.recent.pop_front();
+  }
+  if (!g.children.empty()) {
+    pb::ScribeMessage m;
+    auto* mc = m.mutable_multicast();
+    set_id(mc->mutable_group(), group);
+    mc->set_payload(payload.data(), payload.size());
+    set_id(mc->mutable_publisher(), publisher);
+    mc->set_sequence(sequence);
+    Bytes bytes = wire::encode_message(m);
+    for (const auto& child : g.children) {
+      ++stats_.forwarded;
+      auto status = transport_.send(child, net::Channel::kScribe, bytes);
+      (void)status;  // a child that is gone is noticed by its link, and pruned there
+    }
+  }
+  if (g.client) {
+    ++stats_.delivered;
+    g.client->deliver(group, payload);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Pastry upcalls
+// ---------------------------------------------------------------------------------------
+
+bool ScribeNode::forward(const Id& key, Bytes& payload, NodeHandle& /*next*/) {
+  auto m = wire::decode_message<pb::ScribeMessage>(payload, "routed Scribe message");
+  if (!m.ok() || !m->has_subscribe()) return true;
+  auto group = id_from(m->subscribe().group());
+  auto child = from_proto(m->subscribe().child());
+  if (!group || *group != key || !child) return true;  // the root refuses it
+  if (child->id == pastry_.local().id) return true;      // our own subscription leaving
+  Group& g = groups_[*group];
+  bool was_in_tree = g.root || g.parent || g.subscribing;
+  add_child(*group, g, *child);
+  if (was_in_tree) return false;  // the tree already reaches here: the route ends
+  // Not in the tree yet: this node joins it on behalf of its new child.
+  g.subscribing = true;
+  to_proto(pastry_.local(), m->mutable_subscribe()->mutable_child());
+  payload = wire::encode_message(*m);
+  clock_.cancel(g.retry);
+  g.retry = clock_.schedule(config_.subscribe_timeout, [this, group = *group] {
+    auto it = groups_.find(group);
+    if (it == groups_.end()) return;
+    it->second.retry = net::kNoTimer;
+    if (it->second.parent || it->second.root) return;
+    it->second.subscribing = false;
+    join_tree(group);
+  });
+  return true;
+}
+
+void ScribeNode::deliver(const Id& key, ByteView payload, const pastry::RouteInfo& info) {
+  auto m = wire::decode_message<pb::ScribeMessage>(payload, "routed Scribe message");
+  if (!m.ok()) {
+    refuse(info.source, m.error().message);
+    return;
+  }
+  if (m->has_subscribe()) {
+    auto group = id_from(m->subscribe().group());
+    auto child = from_proto(m->subscribe().child());
+    if (!group || *group != key || !child) {
+      refuse(info.source, "a subscription whose group is not its key, or without a child");
+      return;
+    }
+    Group& g = groups_[*group];
+    g.root = true;
+    g.parent.reset();
+    if (child->id != pastry_.local().id) add_child(*group, g, *child);
+    in_tree_now(*group, g);
+    return;
+  }
+  if (m->has_publish()) {
+    auto group = id_from(m->publish().group());
+    auto publisher = id_from(m->publish().publisher());
+    if (!group || *group != key || !publisher) {
+      refuse(info.source, "a publication whose group is not its key");
+      return;
+    }
+    auto it = groups_.find(*group);
+    if (it == groups_.end()) return;  // nobody subscribed
+    it->second.root = true;
+    disseminate(*group, it->second, *publisher, m->publish().sequence(),
+                as_bytes(m->publish().payload()));
+    return;
+  }
+  refuse(info.source, "a routed Scribe message of a kind that is not routed");
+}
+
+void ScribeNode::update(const NodeHandle& /*node*/, bool /*joined*/) {
+  // A root that is no longer the closest node to its group subscribes to the new one.
+  for (auto& [group, g] : groups_) {
+    if (!g.root) continue;
+    auto closest = pastry_.replica_set(group, 1);
+    if (!closest.empty() && closest.front().id != pastry_.local().id) {
+      g.root = false;
+      join_tree(group);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Direct messages
+// ---------------------------------------------------------------------------------------
+
+void ScribeNode::on_message(const NodeHandle& from, ByteView payload) {
+  auto m = wire::decode_message<pb::ScribeMessage>(payload, "Scribe message");
+  if (!m.ok()) {
+    refuse(from, m.error().message);
+    return;
+  }
+  switch (m->body_case()) {
+    case pb::ScribeMessage::kSubscribeAck: {
+      auto group = id_from(m->subscribe_ack().group());
+      if (!group) return refuse(from, "an acknowledgement without a valid group");
+      auto it = groups_.find(*group);
+      if (it == groups_.end()) {
+        // We no longer care: tell the would-be parent.
+        pb::ScribeMessage u;
+        set_id(u.mutable_unsubscribe()->mutable_group(), *group);
+        send(from, u);
+        return;
+      }
+      Group& g = it->second;
+      if (g.parent && g.parent->id != from.id) {
+        // A second parent (an old subscription answered late): keep the first.
+        pb::ScribeMessage u;
+        set_id(u.mutable_unsubscribe()->mutable_group(), *group);
+        send(from, u);
+        return;
+      }
+      g.parent = from;
+      g.root = false;
+      g.parent_heard = clock_.now();
+      in_tree_now(*group, g);
+      return;
+    }
+    case pb::ScribeMessage::kUnsubscribe: {
+      auto group = id_from(m->unsubscribe().group());
+      if (!group) return refuse(from, "an unsubscription without a valid group");
+      auto it = groups_.find(*group);
+      if (it == groups_.end()) return;
+      auto& children = it->second.children;
+      children.erase(std::remove_if(children.begin(), children.end(),
+                                    [&](const NodeHandle& c) { return c.id == from.id; }),
+                     children.end());
+      prune(*group);
+      return;
+    }
+    case pb::ScribeMessage::kMulticast: {
+      const auto& mc = m->multicast();
+      auto group = id_from(mc.group());
+      auto publisher = id_from(mc.publisher());
+      if (!group || !publisher) return refuse(from, "a multicast without a valid group");
+      auto it = groups_.find(*group);
+      if (it == groups_.end() || !it->second.parent || it->second.parent->id != from.id) {
+        // Not our parent for this group (any more): it should forget us.
+        pb::ScribeMessage u;
+        set_id(u.mutable_unsubscribe()->mutable_group(), *group);
+        send(from, u);
+        return;
+      }
+      it->second.parent_heard = clock_.now();
+      disseminate(*group, it->second, *publisher, mc.sequence(), as_bytes(mc.payload()));
+      return;
+    }
+    case pb::ScribeMessage::kHeartbeat: {
+      for (const auto& bytes : m->heartbeat().groups()) {
+        auto group = id_from(bytes);
+        if (!group) return refuse(from, "a heartbeat with a malformed group");
+        auto it = groups_.find(*group);
+        if (it != groups_.end() && it->second.parent && it->second.parent->id == from.id) {
+          it->second.parent_heard = clock_.now();
+        } else {
+          pb::ScribeMessage u;
+          set_id(u.mutable_unsubscribe()->mutable_group(), *group);
+          send(from, u);
+        }
+      }
+      return;
+    }
+    default: refuse(from, "a Scribe message of a kind that is not sent directly"); return;
+  }
+}
+
+void ScribeNode::on_link_down(const NodeHandle& peer) {
+  std::vector<Id> orphaned;
+  for (auto& [group, g] : groups_) {
+    if (g.parent && g.parent->id == peer.id) orphaned.push_back(group);
+  }
+  for (const auto& group : orphaned) {
+    Group& g = groups_[group];
+    g.parent.reset();
+    ++stats_.resubscribed;
+    join_tree(group);
+  }
+}
+
+void ScribeNode::tick() {
+  tick_timer_ = clock_.schedule(net::jitter(rng_, config_.heartbeat_interval), [this] { tick(); });
+  // Heartbeats: one message per child, naming every group it is our child in.
+  std::unordered_map<Id, std::pair<NodeHandle, std::vector<Id>>> per_child;
+  std::vector<Id> orphaned;
+  for (auto& [group, g] : groups_) {
+    for (const auto& c : g.children) {
+      auto& entry = per_child[c.id];
+      entry.first = c;
+      entry.second.push_back(group);
+    }
+    if (g.parent && clock_.now() - g.parent_heard > config_.parent_timeout) {
+      orphaned.push_back(group);
+    }
+  }
+  for (const auto& [id, entry] : per_child) {
+    pb::ScribeMessage m;
+    for (const auto& group : entry.second) set_id(m.mutable_heartbeat()->add_groups(), group);
+    send(entry.first, m);
+  }
+  for (const auto& group : orphaned) {
+    Group& g = groups_[group];
+    logger()->debug("{}: parent {} of {} silent; subscribing again", pastry_.local().id.short_hex(),
+                    g.parent->to_string(), group.short_hex());
+    g.parent.reset();
+    ++stats_.resubscribed;
+    join_tree(group);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Introspection
+// ---------------------------------------------------------------------------------------
+
+bool ScribeNode::in_tree(const Id& group) const {
+  auto it = groups_.find(group);
+  return it != groups_.end() && (it->second.root || it->second.parent);
+}
+
+bool ScribeNode::is_root(const Id& group) const {
+  auto it = groups_.find(group);
+  return it != groups_.end() && it->second.root;
+}
+
+bool ScribeNode::is_member(const Id& group) const {
+  auto it = groups_.find(group);
+  return it != groups_.end() && it->second.client != nullptr;
+}
+
+std::optional<NodeHandle> ScribeNode::parent(const Id& group) const {
+  auto it = groups_.find(group);
+  return it == groups_.end() ? std::nullopt : it->second.parent;
+}
+
+std::vector<NodeHandle> ScribeNode::children(const Id& group) const {
+  auto it = groups_.find(group);
+  return it == groups_.end() ? std::vector<NodeHandle>() : it->second.children;
+}
+
+}  // namespace post::scribe

@@ -1,0 +1,134 @@
+// ScribeNode: one node's part of Scribe (Castro, Druschel, Kermarrec, Rowstron, IEEE JSAC
+// 2002): multicast trees built from the union of Pastry routes to each group's root.
+//
+// A subscription is routed towards the group id; each node on the way takes the previous hop
+// as a child and, unless it is already in the tree, goes on subscribing itself, so the tree
+// is the reverse of the routes. A publication is routed to the root, which sends it down the
+// tree. Parents send heartbeats; a child that stops hearing from its parent (or loses its
+// link) subscribes again through the overlay, and a root that is no longer the closest node
+// to its group subscribes to the new root. Sans-I/O like PastryNode; single-threaded.
+//
+// This first part of issue 5 has no anycast, no limit on children (bottleneck remover) and no
+// root state hand-over yet.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "host/core/random.h"
+#include "host/core/result.h"
+#include "host/net/transport.h"
+#include "host/pastry/pastry_node.h"
+
+namespace post::proto::scribe {
+class ScribeMessage;
+}  // namespace post::proto::scribe
+
+namespace post::scribe {
+
+using net::Duration;
+using net::NodeHandle;
+
+struct ScribeConfig {
+  // Parents tell their children this often that they still forward the group.
+  Duration heartbeat_interval = std::chrono::seconds(10);
+  // A child that heard nothing from its parent this long subscribes again.
+  Duration parent_timeout = std::chrono::seconds(30);
+  // A subscription not acknowledged this long is sent again.
+  Duration subscribe_timeout = std::chrono::seconds(10);
+  // How many recent publications per group are remembered to drop duplicates.
+  std::size_t dedupe_window = 1024;
+};
+
+struct ScribeStats {
+  std::uint64_t delivered = 0;   // publications handed to local members
+  std::uint64_t duplicates = 0;  // publications received again and dropped
+  std::uint64_t forwarded = 0;   // multicast messages sent to children
+  std::uint64_t resubscribed = 0;  // subscriptions sent again after a parent was lost
+  std::uint64_t messages_refused = 0;
+};
+
+// A local member of a group.
+class ScribeClient {
+ public:
+  virtual ~ScribeClient() = default;
+  virtual void deliver(const Id& group, ByteView payload) = 0;
+};
+
+class ScribeNode final : public pastry::Application, public net::MessageHandler {
+ public:
+  ScribeNode(pastry::PastryNode& pastry, net::Transport& transport, net::Clock& clock,
+             ScribeConfig config, std::uint64_t seed);
+  ~ScribeNode() override;
+  ScribeNode(const ScribeNode&) = delete;
+  ScribeNode& operator=(const ScribeNode&) = delete;
+
+  // Makes `client` (not owned) a member of `group`. `done` runs once the node is in the
+  // group's tree (ok), on the executor; it is retried until then.
+  void subscribe(const Id& group, ScribeClient* client, std::function<void(Status)> done);
+  // Stops being a member; the node leaves the tree when it forwards to nobody.
+  void unsubscribe(const Id& group);
+  // Sends `payload` to every member of `group` (through its root), once each.
+  void publish(const Id& group, Bytes payload);
+
+  // ---- introspection ----
+  bool in_tree(const Id& group) const;
+  bool is_root(const Id& group) const;
+  bool is_member(const Id& group) const;
+  std::optional<NodeHandle> parent(const Id& group) const;
+  std::vector<NodeHandle> children(const Id& group) const;
+  const ScribeStats& stats() const { return stats_; }
+
+  // ---- pastry::Application ----
+  void deliver(const Id& key, ByteView payload, const pastry::RouteInfo& info) override;
+  bool forward(const Id& key, Bytes& payload, NodeHandle& next) override;
+  void update(const NodeHandle& node, bool joined) override;
+
+  // ---- net::MessageHandler (Channel::kScribe) ----
+  void on_message(const NodeHandle& from, ByteView payload) override;
+  void on_link_down(const NodeHandle& peer) override;
+
+ private:
+  struct Group {
+    ScribeClient* client = nullptr;
+    std::function<void(Status)> on_subscribed;
+    std::optional<NodeHandle> parent;
+    std::vector<NodeHandle> children;
+    bool root = false;
+    bool subscribing = false;
+    net::Time parent_heard{};
+    net::TimerId retry = net::kNoTimer;
+    std::deque<std::pair<Id, std::uint64_t>> recent;
+    std::set<std::pair<Id, std::uint64_t>> seen;
+  };
+
+  void send(const NodeHandle& to, const proto::scribe::ScribeMessage& m);
+  void refuse(const NodeHandle& from, const std::string& why);
+  void join_tree(const Id& group);
+  void add_child(const Id& group, Group& g, const NodeHandle& child);
+  void in_tree_now(const Id& group, Group& g);
+  void disseminate(const Id& group, Group& g, const Id& publisher, std::uint64_t sequence,
+                   ByteView payload);
+  void prune(const Id& group);
+  void tick();
+
+  pastry::PastryNode& pastry_;
+  net::Transport& transport_;
+  net::Clock& clock_;
+  ScribeConfig config_;
+  Rng rng_;
+  ScribeStats stats_;
+  std::unordered_map<Id, Group> groups_;
+  std::uint64_t next_sequence_ = 1;
+  net::TimerId tick_timer_ = net::kNoTimer;
+  std::shared_ptr<char> alive_ = std::make_shared<char>();
+};
+
+}  // namespace post::scribe

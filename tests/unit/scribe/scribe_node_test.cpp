@@ -1,0 +1,161 @@
+// ScribeNode on simulated rings: subscriptions build a tree, publications reach every member
+// once, and the tree heals when a forwarder or the root fails.
+#include "host/scribe/scribe_node.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+
+#include "tools/post-sim/sim_ring.h"
+
+namespace post::scribe {
+namespace {
+
+using namespace std::chrono_literals;
+using sim::SimNode;
+
+// Counts what each member receives.
+struct Inbox : ScribeClient {
+  void deliver(const Id& /*group*/, ByteView payload) override {
+    ++received[std::string(payload.begin(), payload.end())];
+  }
+  std::map<std::string, int> received;
+};
+
+class ScribeRing : public ::testing::Test {
+ protected:
+  ScribeRing() {
+    sim::SimRingConfig config;
+    config.nodes = 60;
+    config.seed = 17;
+    config.pastry.leaf_set_size = 8;
+    config.pastry.heartbeat_interval = 2s;
+    config.pastry.lease = 4s;
+    config.pastry.probe_backoff = 500ms;
+    scribe_config_.heartbeat_interval = 2s;
+    scribe_config_.parent_timeout = 6s;
+    scribe_config_.subscribe_timeout = 5s;
+    config.on_node_created = [this](SimNode node, pastry::PastryNode& pastry) {
+      if (scribe_.size() <= node) scribe_.resize(node + 1);
+      scribe_[node] = std::make_unique<ScribeNode>(pastry, ring_->network().transport(node),
+                                                   ring_->network().clock(node), scribe_config_,
+                                                   1000 + node);
+    };
+    config.on_node_crashing = [this](SimNode node) { scribe_[node].reset(); };
+    ring_ = std::make_unique<sim::SimRing>(config);
+    EXPECT_TRUE(ring_->build().failed.empty());
+    ring_->run_for(20s);
+    group_ = Id::hash_of(as_bytes("lunch"));
+  }
+
+  ~ScribeRing() override { scribe_.clear(); }
+
+  // Subscribes `count` members (every third node), expecting each to be acknowledged.
+  void subscribe_members(std::size_t count) {
+    auto members = ring_->members();
+    int acknowledged = 0;
+    for (std::size_t i = 0; i < members.size() && member_nodes_.size() < count; i += 3) {
+      SimNode n = members[i];
+      member_nodes_.push_back(n);
+      inbox_[n] = std::make_unique<Inbox>();
+      scribe_[n]->subscribe(group_, inbox_[n].get(), [&](Status s) {
+        EXPECT_TRUE(s.ok());
+        ++acknowledged;
+      });
+    }
+    ring_->run_for(10s);
+    EXPECT_EQ(acknowledged, static_cast<int>(member_nodes_.size()));
+  }
+
+  // Publishes `text` from a live node and runs; returns the members that got it once.
+  int publish_and_count(const std::string& text) {
+    auto members = ring_->members();
+    scribe_[members[members.size() / 2]]->publish(group_, Bytes(text.begin(), text.end()));
+    ring_->run_for(5s);
+    int once = 0;
+    for (SimNode n : member_nodes_) {
+      if (!scribe_[n]) continue;
+      int got = inbox_[n]->received[text];
+      EXPECT_LE(got, 1) << "node " << n << " got '" << text << "' " << got << " times";
+      once += got == 1 ? 1 : 0;
+    }
+    return once;
+  }
+
+  int live_members() {
+    int live = 0;
+    for (SimNode n : member_nodes_) live += scribe_[n] ? 1 : 0;
+    return live;
+  }
+
+  // The node that is root of the group now.
+  std::optional<SimNode> root() {
+    for (SimNode n : ring_->members()) {
+      if (scribe_[n] && scribe_[n]->is_root(group_)) return n;
+    }
+    return std::nullopt;
+  }
+
+  ScribeConfig scribe_config_;
+  std::unique_ptr<sim::SimRing> ring_;
+  std::vector<std::unique_ptr<ScribeNode>> scribe_;
+  std::map<SimNode, std::unique_ptr<Inbox>> inbox_;
+  std::vector<SimNode> member_nodes_;
+  Id group_;
+};
+
+TEST_F(ScribeRing, EveryMemberGetsEachPublicationOnceAndNobodyElseDoes) {
+  subscribe_members(15);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(publish_and_count("message " + std::to_string(i)), 15) << i;
+  }
+  ASSERT_TRUE(root().has_value());
+  for (SimNode n : ring_->members()) {
+    if (inbox_.count(n) == 0) {
+      EXPECT_FALSE(scribe_[n]->is_member(group_));
+    }
+    EXPECT_EQ(scribe_[n]->stats().duplicates, 0u);
+  }
+}
+
+TEST_F(ScribeRing, TheTreeHealsWhenAForwarderFails) {
+  subscribe_members(15);
+  // A node that forwards to children but is not a member itself (or, failing that, any
+  // member with children).
+  std::optional<SimNode> forwarder;
+  for (SimNode n : ring_->members()) {
+    if (!scribe_[n]->children(group_).empty() && !scribe_[n]->is_root(group_)) {
+      if (!forwarder || !scribe_[n]->is_member(group_)) forwarder = n;
+    }
+  }
+  ASSERT_TRUE(forwarder.has_value()) << "the tree has no interior node";
+  ring_->crash(*forwarder);
+  ring_->run_for(scribe_config_.parent_timeout + 2 * scribe_config_.heartbeat_interval + 10s);
+  EXPECT_EQ(publish_and_count("after the forwarder failed"), live_members());
+}
+
+TEST_F(ScribeRing, TheRootsFailureIsSurvived) {
+  subscribe_members(15);
+  auto old_root = root();
+  ASSERT_TRUE(old_root.has_value());
+  ring_->crash(*old_root);
+  ring_->run_for(scribe_config_.parent_timeout + 2 * scribe_config_.heartbeat_interval + 20s);
+  auto new_root = root();
+  ASSERT_TRUE(new_root.has_value());
+  EXPECT_NE(*new_root, *old_root);
+  EXPECT_EQ(publish_and_count("after the root failed"), live_members());
+}
+
+TEST_F(ScribeRing, AnUnsubscribedMemberGetsNothingMore) {
+  subscribe_members(15);
+  SimNode leaver = member_nodes_.front();
+  scribe_[leaver]->unsubscribe(group_);
+  ring_->run_for(2s);
+  EXPECT_FALSE(scribe_[leaver]->is_member(group_));
+  EXPECT_EQ(publish_and_count("after one left"), 14);
+  EXPECT_EQ(inbox_[leaver]->received["after one left"], 0);
+}
+
+}  // namespace
+}  // namespace post::scribe
