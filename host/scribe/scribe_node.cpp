@@ -1,10 +1,12 @@
 #include "host/scribe/scribe_node.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "host/core/frame.h"
 #include "host/core/log.h"
 #include "host/pastry/handle_codec.h"
+#include "host/scribe/errors.h"
 #include "host/scribe/proto/scribe.pb.h"
 
 namespace post::scribe {
@@ -43,6 +45,7 @@ ScribeNode::~ScribeNode() {
   transport_.set_handler(net::Channel::kScribe, nullptr);
   clock_.cancel(tick_timer_);
   for (auto& [id, g] : groups_) clock_.cancel(g.retry);
+  for (auto& [id, a] : anycasts_) clock_.cancel(a.timer);
 }
 
 void ScribeNode::send(const NodeHandle& to, const pb::ScribeMessage& m) {
@@ -185,12 +188,111 @@ void ScribeNode::disseminate(const Id& group, Group& g, const Id& publisher,
 }
 
 // ---------------------------------------------------------------------------------------
+// Anycast
+// ---------------------------------------------------------------------------------------
+
+void ScribeNode::anycast(const Id& group, Bytes payload,
+                         std::function<void(Result<AnycastResult>)> done) {
+  std::uint64_t id = next_anycast_++;
+  PendingAnycast pending;
+  pending.done = std::move(done);
+  pending.timer = clock_.schedule(config_.anycast_timeout, [this, id, group] {
+    auto it = anycasts_.find(id);
+    if (it == anycasts_.end()) return;
+    auto p = std::move(it->second);
+    anycasts_.erase(it);
+    p.done(make_error(ScribeErrc::kTimeout,
+                      "the anycast to " + group.short_hex() + " was not answered in time"));
+  });
+  anycasts_[id] = std::move(pending);
+  pb::ScribeMessage m;
+  auto* a = m.mutable_anycast();
+  set_id(a->mutable_group(), group);
+  a->set_payload(payload.data(), payload.size());
+  a->set_request_id(id);
+  to_proto(pastry_.local(), a->mutable_source());
+  // Already in the tree: the search starts here.
+  if (in_tree(group)) {
+    anycast_step(std::move(m));
+    return;
+  }
+  pastry_.route(group, pastry::AppId::kScribe, wire::encode_message(m));
+}
+
+void ScribeNode::anycast_answer(const NodeHandle& source, std::uint64_t request_id,
+                                bool accepted, const std::string& error) {
+  pb::ScribeMessage reply;
+  auto* r = reply.mutable_anycast_reply();
+  r->set_request_id(request_id);
+  r->set_accepted(accepted);
+  if (accepted) to_proto(pastry_.local(), r->mutable_member());
+  r->set_error(error);
+  if (source.id == pastry_.local().id) {
+    on_message(source, wire::encode_message(reply));
+  } else {
+    send(source, reply);
+  }
+}
+
+void ScribeNode::anycast_step(pb::ScribeMessage m) {
+  ++stats_.anycast_steps;
+  auto* a = m.mutable_anycast();
+  auto group = id_from(a->group());
+  auto source = from_proto(a->source());
+  if (!group || !source) return;
+  const Id& self = pastry_.local().id;
+  std::unordered_set<Id> visited;
+  for (const auto& v : a->visited()) {
+    if (auto id = id_from(v)) visited.insert(*id);
+  }
+  auto it = groups_.find(*group);
+  if (it == groups_.end()) {
+    anycast_answer(*source, a->request_id(), false, "the group has no tree here");
+    return;
+  }
+  Group& g = it->second;
+  if (!visited.contains(self)) {
+    if (visited.size() >= config_.max_anycast_visits) {
+      anycast_answer(*source, a->request_id(), false,
+                     "gave up after " + std::to_string(visited.size()) + " nodes");
+      return;
+    }
+    visited.insert(self);
+    set_id(a->add_visited(), self);
+    if (g.client && g.client->accept_anycast(*group, as_bytes(a->payload()))) {
+      anycast_answer(*source, a->request_id(), true, "");
+      return;
+    }
+  }
+  // Depth first: the next child not searched yet, else back up to the parent.
+  for (const auto& child : g.children) {
+    if (!visited.contains(child.id)) {
+      send(child, m);
+      return;
+    }
+  }
+  if (g.parent) {
+    send(*g.parent, m);
+    return;
+  }
+  anycast_answer(*source, a->request_id(), false,
+                 "none of the " + std::to_string(visited.size()) + " nodes searched accepted");
+}
+
+// ---------------------------------------------------------------------------------------
 // Pastry upcalls
 // ---------------------------------------------------------------------------------------
 
 bool ScribeNode::forward(const Id& key, Bytes& payload, NodeHandle& /*next*/) {
   auto m = wire::decode_message<pb::ScribeMessage>(payload, "routed Scribe message");
-  if (!m.ok() || !m->has_subscribe()) return true;
+  if (!m.ok()) return true;
+  if (m->has_anycast()) {
+    auto group = id_from(m->anycast().group());
+    if (!group || *group != key || !in_tree(*group)) return true;
+    anycast_step(std::move(*m));  // the route meets the tree here
+    return false;
+  }
+  if (!m->has_subscribe()) return true;
   auto group = id_from(m->subscribe().group());
   auto child = from_proto(m->subscribe().child());
   if (!group || *group != key || !child) return true;  // the root refuses it
@@ -247,6 +349,16 @@ void ScribeNode::deliver(const Id& key, ByteView payload, const pastry::RouteInf
     it->second.root = true;
     disseminate(*group, it->second, *publisher, m->publish().sequence(),
                 as_bytes(m->publish().payload()));
+    return;
+  }
+  if (m->has_anycast()) {
+    auto group = id_from(m->anycast().group());
+    auto source = from_proto(m->anycast().source());
+    if (!group || *group != key || !source) {
+      refuse(info.source, "an anycast whose group is not its key, or without a source");
+      return;
+    }
+    anycast_step(std::move(*m));
     return;
   }
   refuse(info.source, "a routed Scribe message of a kind that is not routed");
@@ -341,6 +453,31 @@ void ScribeNode::on_message(const NodeHandle& from, ByteView payload) {
           set_id(u.mutable_unsubscribe()->mutable_group(), *group);
           send(from, u);
         }
+      }
+      return;
+    }
+    case pb::ScribeMessage::kAnycast: {
+      if (!id_from(m->anycast().group()) || !from_proto(m->anycast().source())) {
+        return refuse(from, "an anycast without a valid group or source");
+      }
+      anycast_step(std::move(*m));
+      return;
+    }
+    case pb::ScribeMessage::kAnycastReply: {
+      const auto& r = m->anycast_reply();
+      auto it = anycasts_.find(r.request_id());
+      if (it == anycasts_.end()) return;
+      auto member = r.accepted() ? from_proto(r.member()) : std::nullopt;
+      if (r.accepted() && (!member || member->id != from.id)) {
+        return refuse(from, "an anycast answer naming another node as the member");
+      }
+      auto p = std::move(it->second);
+      anycasts_.erase(it);
+      clock_.cancel(p.timer);
+      if (member) {
+        p.done(AnycastResult{*member});
+      } else {
+        p.done(make_error(ScribeErrc::kNoMemberAccepted, r.error()));
       }
       return;
     }

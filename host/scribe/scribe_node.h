@@ -8,8 +8,8 @@
 // link) subscribes again through the overlay, and a root that is no longer the closest node
 // to its group subscribes to the new root. Sans-I/O like PastryNode; single-threaded.
 //
-// This first part of issue 5 has no anycast, no limit on children (bottleneck remover) and no
-// root state hand-over yet.
+// Anycast searches the tree depth-first from where the route to the root meets it. Not yet:
+// a limit on children (the paper's bottleneck remover).
 #pragma once
 
 #include <cstdint>
@@ -45,6 +45,10 @@ struct ScribeConfig {
   Duration subscribe_timeout = std::chrono::seconds(10);
   // How many recent publications per group are remembered to drop duplicates.
   std::size_t dedupe_window = 1024;
+  // An anycast not answered this long fails.
+  Duration anycast_timeout = std::chrono::seconds(30);
+  // An anycast that visited this many nodes gives up (a bound on its message size).
+  std::size_t max_anycast_visits = 4096;
 };
 
 struct ScribeStats {
@@ -52,6 +56,7 @@ struct ScribeStats {
   std::uint64_t duplicates = 0;  // publications received again and dropped
   std::uint64_t forwarded = 0;   // multicast messages sent to children
   std::uint64_t resubscribed = 0;  // subscriptions sent again after a parent was lost
+  std::uint64_t anycast_steps = 0;  // anycast messages handled here
   std::uint64_t messages_refused = 0;
 };
 
@@ -60,6 +65,13 @@ class ScribeClient {
  public:
   virtual ~ScribeClient() = default;
   virtual void deliver(const Id& group, ByteView payload) = 0;
+  // An anycast asks whether this member takes `payload`; true ends the search here.
+  virtual bool accept_anycast(const Id& /*group*/, ByteView /*payload*/) { return false; }
+};
+
+// Where an anycast ended: the member that accepted it.
+struct AnycastResult {
+  NodeHandle member;
 };
 
 class ScribeNode final : public pastry::Application, public net::MessageHandler {
@@ -77,6 +89,12 @@ class ScribeNode final : public pastry::Application, public net::MessageHandler 
   void unsubscribe(const Id& group);
   // Sends `payload` to every member of `group` (through its root), once each.
   void publish(const Id& group, Bytes payload);
+  // Offers `payload` to the members of `group`, one at a time, depth-first through the tree
+  // from where the route to the root first meets it, until one accepts. `done` runs once:
+  // the accepting member, or ScribeErrc::kNoMemberAccepted when the whole tree said no (or
+  // there is no tree), or ScribeErrc::kTimeout when no answer came within anycast_timeout.
+  void anycast(const Id& group, Bytes payload,
+               std::function<void(Result<AnycastResult>)> done);
 
   // ---- introspection ----
   bool in_tree(const Id& group) const;
@@ -118,6 +136,10 @@ class ScribeNode final : public pastry::Application, public net::MessageHandler 
                    ByteView payload);
   void prune(const Id& group);
   void tick();
+  // One step of an anycast's depth-first search, at this node.
+  void anycast_step(proto::scribe::ScribeMessage m);
+  void anycast_answer(const NodeHandle& source, std::uint64_t request_id, bool accepted,
+                      const std::string& error);
 
   pastry::PastryNode& pastry_;
   net::Transport& transport_;
@@ -127,6 +149,12 @@ class ScribeNode final : public pastry::Application, public net::MessageHandler 
   ScribeStats stats_;
   std::unordered_map<Id, Group> groups_;
   std::uint64_t next_sequence_ = 1;
+  struct PendingAnycast {
+    std::function<void(Result<AnycastResult>)> done;
+    net::TimerId timer = net::kNoTimer;
+  };
+  std::unordered_map<std::uint64_t, PendingAnycast> anycasts_;
+  std::uint64_t next_anycast_ = 1;
   net::TimerId tick_timer_ = net::kNoTimer;
   std::shared_ptr<char> alive_ = std::make_shared<char>();
 };

@@ -75,7 +75,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // The key of a routed message: its own group when it names one, as an honest sender's.
     Id key;
     if (auto m = wire::decode_message<proto::scribe::ScribeMessage>(body, "fuzz"); m.ok()) {
-      const std::string& g = m->has_subscribe() ? m->subscribe().group() : m->publish().group();
+      const std::string& g = m->has_subscribe() ? m->subscribe().group()
+                             : m->has_anycast() ? m->anycast().group()
+                                                : m->publish().group();
       if (auto id = Id::from_bytes(as_bytes(g)); id.ok()) key = *id;
     }
     if (path == 1) {

@@ -2,6 +2,8 @@
 // once, and the tree heals when a forwarder or the root fails.
 #include "host/scribe/scribe_node.h"
 
+#include "host/scribe/errors.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -20,7 +22,13 @@ struct Inbox : ScribeClient {
   void deliver(const Id& /*group*/, ByteView payload) override {
     ++received[std::string(payload.begin(), payload.end())];
   }
+  bool accept_anycast(const Id& /*group*/, ByteView /*payload*/) override {
+    ++offered;
+    return accepts;
+  }
   std::map<std::string, int> received;
+  bool accepts = false;
+  int offered = 0;
 };
 
 class ScribeRing : public ::testing::Test {
@@ -81,6 +89,14 @@ class ScribeRing : public ::testing::Test {
       once += got == 1 ? 1 : 0;
     }
     return once;
+  }
+
+  Result<AnycastResult> anycast_from(SimNode from) {
+    std::optional<Result<AnycastResult>> out;
+    scribe_[from]->anycast(group_, Bytes{1, 2, 3}, [&](Result<AnycastResult> r) { out = r; });
+    ring_->run_for(10s);
+    EXPECT_TRUE(out.has_value());
+    return out ? *out : Result<AnycastResult>(make_error(CoreErrc::kIoError, "no answer"));
   }
 
   int live_members() {
@@ -155,6 +171,34 @@ TEST_F(ScribeRing, AnUnsubscribedMemberGetsNothingMore) {
   EXPECT_FALSE(scribe_[leaver]->is_member(group_));
   EXPECT_EQ(publish_and_count("after one left"), 14);
   EXPECT_EQ(inbox_[leaver]->received["after one left"], 0);
+}
+
+TEST_F(ScribeRing, AnycastFindsTheOneAcceptingMemberFromAnywhere) {
+  subscribe_members(15);
+  SimNode taker = member_nodes_[7];
+  inbox_[taker]->accepts = true;
+  const Id& taker_id = ring_->node(taker)->local().id;
+  auto members = ring_->members();
+  for (std::size_t i = 0; i < members.size(); i += 7) {
+    auto found = anycast_from(members[i]);
+    ASSERT_TRUE(found.ok()) << "from node " << members[i] << ": " << found.error().to_string();
+    EXPECT_EQ(found->member.id, taker_id) << "from node " << members[i];
+  }
+}
+
+TEST_F(ScribeRing, AnycastAnswersFailureWhenNoMemberAccepts) {
+  subscribe_members(15);
+  auto found = anycast_from(ring_->members()[4]);
+  ASSERT_FALSE(found.ok());
+  EXPECT_EQ(found.error().code, ScribeErrc::kNoMemberAccepted) << found.error().to_string();
+  // Every member was asked exactly once.
+  for (SimNode n : member_nodes_) EXPECT_EQ(inbox_[n]->offered, 1) << "node " << n;
+}
+
+TEST_F(ScribeRing, AnycastToAGroupWithoutMembersFails) {
+  auto found = anycast_from(ring_->members()[2]);
+  ASSERT_FALSE(found.ok());
+  EXPECT_EQ(found.error().code, ScribeErrc::kNoMemberAccepted) << found.error().to_string();
 }
 
 }  // namespace
