@@ -110,9 +110,29 @@ void ScribeNode::add_child(const Id& group, Group& g, const NodeHandle& child) {
                    [&](const NodeHandle& c) { return c.id == child.id; })) {
     g.children.push_back(child);
   }
+  NodeHandle accepted = child;
+  if (config_.max_children > 0 && g.children.size() > config_.max_children) {
+    // Too many: the farthest child (an unmeasured one counts as farthest) goes down a level,
+    // under whichever of the others it finds nearest.
+    auto distance = [&](const NodeHandle& n) {
+      auto rtt = transport_.rtt(n);
+      return rtt ? *rtt : Duration::max();
+    };
+    auto farthest = std::max_element(
+        g.children.begin(), g.children.end(),
+        [&](const NodeHandle& a, const NodeHandle& b) { return distance(a) < distance(b); });
+    NodeHandle victim = *farthest;
+    g.children.erase(farthest);
+    pb::ScribeMessage redirect;
+    set_id(redirect.mutable_redirect()->mutable_group(), group);
+    for (const auto& c : g.children) to_proto(c, redirect.mutable_redirect()->add_candidates());
+    ++stats_.redirected;
+    send(victim, redirect);
+    if (victim.id == child.id) return;  // the newcomer itself was pushed down: no ack
+  }
   pb::ScribeMessage ack;
   set_id(ack.mutable_subscribe_ack()->mutable_group(), group);
-  send(child, ack);
+  send(accepted, ack);
 }
 
 void ScribeNode::in_tree_now(const Id& /*group*/, Group& g) {
@@ -454,6 +474,61 @@ void ScribeNode::on_message(const NodeHandle& from, ByteView payload) {
           send(from, u);
         }
       }
+      return;
+    }
+    case pb::ScribeMessage::kRedirect: {
+      auto group = id_from(m->redirect().group());
+      auto candidates = from_proto(m->redirect().candidates());
+      if (!group || !candidates) return refuse(from, "a redirect with a malformed group or node");
+      auto it = groups_.find(*group);
+      if (it == groups_.end()) return;
+      Group& g = it->second;
+      // From our parent (or from the node we are subscribing through): go under a sibling.
+      if (g.parent && g.parent->id != from.id) return;
+      g.parent.reset();
+      candidates->erase(std::remove_if(candidates->begin(), candidates->end(),
+                                       [&](const NodeHandle& c) {
+                                         return c.id == pastry_.local().id;
+                                       }),
+                        candidates->end());
+      if (candidates->empty()) {
+        g.subscribing = false;
+        join_tree(*group);
+        return;
+      }
+      auto distance = [&](const NodeHandle& n) {
+        auto rtt = transport_.rtt(n);
+        return rtt ? *rtt : Duration::max();
+      };
+      NodeHandle next = *std::min_element(
+          candidates->begin(), candidates->end(),
+          [&](const NodeHandle& a, const NodeHandle& b) { return distance(a) < distance(b); });
+      pb::ScribeMessage adopt;
+      set_id(adopt.mutable_adopt()->mutable_group(), *group);
+      to_proto(pastry_.local(), adopt.mutable_adopt()->mutable_child());
+      send(next, adopt);
+      // If the sibling never answers, the retry subscribes through the overlay again.
+      g.subscribing = true;
+      clock_.cancel(g.retry);
+      g.retry = clock_.schedule(config_.subscribe_timeout, [this, group = *group] {
+        auto again = groups_.find(group);
+        if (again == groups_.end()) return;
+        again->second.retry = net::kNoTimer;
+        if (again->second.parent || again->second.root) return;
+        again->second.subscribing = false;
+        join_tree(group);
+      });
+      return;
+    }
+    case pb::ScribeMessage::kAdopt: {
+      auto group = id_from(m->adopt().group());
+      auto child = from_proto(m->adopt().child());
+      if (!group || !child || child->id != from.id) {
+        return refuse(from, "an adoption request for another node or without a valid group");
+      }
+      Group& g = groups_[*group];
+      add_child(*group, g, *child);
+      if (!g.root && !g.parent && !g.subscribing) join_tree(*group);  // we had left the tree
       return;
     }
     case pb::ScribeMessage::kAnycast: {

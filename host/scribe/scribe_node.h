@@ -8,8 +8,9 @@
 // link) subscribes again through the overlay, and a root that is no longer the closest node
 // to its group subscribes to the new root. Sans-I/O like PastryNode; single-threaded.
 //
-// Anycast searches the tree depth-first from where the route to the root meets it. Not yet:
-// a limit on children (the paper's bottleneck remover).
+// Anycast searches the tree depth-first from where the route to the root meets it. A node
+// with more than max_children children in a group pushes the farthest one down to another
+// of its children (the paper's bottleneck remover).
 #pragma once
 
 #include <cstdint>
@@ -45,6 +46,9 @@ struct ScribeConfig {
   Duration subscribe_timeout = std::chrono::seconds(10);
   // How many recent publications per group are remembered to drop duplicates.
   std::size_t dedupe_window = 1024;
+  // Most children a node keeps per group; one more and it pushes its farthest child (by
+  // measured RTT) down to one of the others (the paper's bottleneck remover). 0: no limit.
+  std::size_t max_children = 64;
   // An anycast not answered this long fails.
   Duration anycast_timeout = std::chrono::seconds(30);
   // An anycast that visited this many nodes gives up (a bound on its message size).
@@ -57,6 +61,7 @@ struct ScribeStats {
   std::uint64_t forwarded = 0;   // multicast messages sent to children
   std::uint64_t resubscribed = 0;  // subscriptions sent again after a parent was lost
   std::uint64_t anycast_steps = 0;  // anycast messages handled here
+  std::uint64_t redirected = 0;     // children pushed down to another child
   std::uint64_t messages_refused = 0;
 };
 

@@ -201,5 +201,25 @@ TEST_F(ScribeRing, AnycastToAGroupWithoutMembersFails) {
   EXPECT_EQ(found.error().code, ScribeErrc::kNoMemberAccepted) << found.error().to_string();
 }
 
+TEST_F(ScribeRing, ANodeWithTooManyChildrenPushesTheExtraDownAndEveryoneStillGetsAll) {
+  // Every subscribing node's configuration says two children at most; rebuild the nodes'
+  // Scribe layers with that limit before anyone subscribes.
+  scribe_config_.max_children = 2;
+  for (SimNode n : ring_->members()) {
+    scribe_[n].reset();  // first: a ScribeNode unregisters itself from Pastry when it goes
+    scribe_[n] = std::make_unique<ScribeNode>(*ring_->node(n), ring_->network().transport(n),
+                                              ring_->network().clock(n), scribe_config_, 2000 + n);
+  }
+  subscribe_members(20);
+  ring_->run_for(10s);
+  std::uint64_t redirected = 0;
+  for (SimNode n : ring_->members()) {
+    EXPECT_LE(scribe_[n]->children(group_).size(), 2u) << "node " << n;
+    redirected += scribe_[n]->stats().redirected;
+  }
+  EXPECT_GT(redirected, 0u);
+  EXPECT_EQ(publish_and_count("through a narrow tree"), 20);
+}
+
 }  // namespace
 }  // namespace post::scribe
