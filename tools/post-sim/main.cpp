@@ -4,6 +4,8 @@
 //   post-sim route --nodes N --lookups M [--fail F] [--repair-seconds S] [--seed X] [--json]
 //   post-sim past --nodes N --blocks B --fail-waves W --wave-fraction F [--repair-seconds S]
 //                 [--k K] [--seed X] [--json]
+//   post-sim scribe --nodes N --groups G --publishes P [--fail F] [--repair-seconds S]
+//                   [--seed X] [--json]
 //
 // `past`: N nodes with PAST (in-memory stores) take B inserts of random content-hash blocks;
 // then in each of W waves a share F of the live nodes crash at once and the rest repair for
@@ -39,6 +41,7 @@
 
 #include "tools/post-sim/past_scenario.h"
 #include "tools/post-sim/route_scenario.h"
+#include "tools/post-sim/scribe_scenario.h"
 
 using namespace post;
 using namespace post::sim;
@@ -160,6 +163,43 @@ void print_summary(const PastReport& r, const PastScenarioOptions& o) {
   std::printf("  wall time     %.2f s\n", r.seconds);
 }
 
+nlohmann::ordered_json to_json(const ScribeReport& r) {
+  nlohmann::ordered_json j;
+  j["nodes"] = r.nodes;
+  j["groups"] = r.groups;
+  j["publishes"] = r.publishes;
+  j["delivery_ratio"] = r.delivery_ratio;
+  j["duplicates"] = r.duplicates;
+  j["mean_depth"] = r.mean_depth;
+  j["max_children"] = r.max_children;
+  j["mean_rdp"] = r.mean_rdp;
+  j["repair_seconds"] = r.repair_seconds;
+  j["seconds"] = r.seconds;
+  return j;
+}
+
+void print_summary(const ScribeReport& r, const ScribeScenarioOptions& o) {
+  std::printf("scribe: %zu nodes (seed %llu), %zu groups (%zu memberships), %zu publishes\n",
+              r.nodes, static_cast<unsigned long long>(o.ring.seed), r.groups, r.memberships,
+              r.publishes);
+  std::printf("  subscribe     %zu not acknowledged\n", r.subscribe_failures);
+  std::printf("  delivery      %.4f of expected deliveries, %zu duplicates\n", r.delivery_ratio,
+              r.duplicates);
+  std::printf("  trees         mean depth %.2f, max children %zu\n", r.mean_depth,
+              r.max_children);
+  std::printf("  delay         mean RDP %.2f (tree path / direct from the root)\n", r.mean_rdp);
+  if (r.crashed > 0) {
+    if (r.repair_seconds >= 0) {
+      std::printf("  repair        %zu crashed; every live member reached again after %.1f s\n",
+                  r.crashed, r.repair_seconds);
+    } else {
+      std::printf("  repair        %zu crashed; delivery still %.4f after %.0f s\n", r.crashed,
+                  r.delivery_ratio_after, net::to_seconds(o.repair));
+    }
+  }
+  std::printf("  wall time     %.2f s\n", r.seconds);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -242,9 +282,51 @@ int main(int argc, char** argv) {
   past_cmd->add_option("--seed", past.ring.seed, "seed of the whole run")->default_val(1);
   past_cmd->add_flag("--json", json, "print one JSON object on stdout");
 
+  ScribeScenarioOptions scribe_options;
+  double scribe_repair_seconds = 300;
+  CLI::App* scribe_cmd = app.add_subcommand(
+      "scribe", "groups with Zipf sizes, publications, failures: delivery and repair");
+  scribe_cmd->add_option("--nodes", scribe_options.ring.nodes, "nodes in the ring")
+      ->default_val(1000)
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  scribe_cmd->add_option("--groups", scribe_options.groups, "groups (sizes Zipf, rank^-1.25)")
+      ->default_val(100);
+  scribe_cmd->add_option("--publishes", scribe_options.publishes, "publications to random groups")
+      ->default_val(100);
+  scribe_cmd->add_option("--fail", scribe_options.fail_fraction, "share of nodes crashed at once")
+      ->default_val(0.0)
+      ->check(CLI::Range(0.0, 1.0));
+  scribe_cmd
+      ->add_option("--repair-seconds", scribe_repair_seconds,
+                   "longest virtual time allowed for delivery to recover after the crash")
+      ->default_val(300.0)
+      ->check(CLI::NonNegativeNumber);
+  scribe_cmd->add_option("--seed", scribe_options.ring.seed, "seed of the whole run")->default_val(1);
+  scribe_cmd->add_flag("--json", json, "print one JSON object on stdout");
+
   CLI11_PARSE(app, argc, argv);
 
   ProgressBar bar;
+  if (scribe_cmd->parsed()) {
+    scribe_options.repair = net::seconds(scribe_repair_seconds);
+    if (::isatty(STDERR_FILENO)) {
+      scribe_options.join_progress = [&bar](std::size_t done, std::size_t total, net::Time now) {
+        bar.draw(done, total, now);
+      };
+      scribe_options.on_phase = [&bar](const std::string& phase) {
+        bar.finish();
+        std::fprintf(stderr, "%s...\n", phase.c_str());
+      };
+    }
+    ScribeReport report = run_scribe_scenario(scribe_options);
+    bar.finish();
+    if (json) {
+      std::cout << to_json(report).dump() << "\n";
+    } else {
+      print_summary(report, scribe_options);
+    }
+    return 0;
+  }
   if (past_cmd->parsed()) {
     past.repair = net::seconds(past_repair_seconds);
     if (2 * past.past.replicas > past.ring.pastry.leaf_set_size) {
