@@ -13,6 +13,8 @@ namespace post::past {
 
 namespace pb = proto::past;
 using pastry::from_proto;
+using pastry::id_from_wire;
+using pastry::set_id;
 using pastry::to_proto;
 using net::jitter;
 
@@ -24,13 +26,6 @@ std::shared_ptr<spdlog::logger> logger() {
 }
 
 
-std::optional<Id> id_from(const std::string& bytes) {
-  auto id = Id::from_bytes(as_bytes(bytes));
-  if (!id.ok()) return std::nullopt;
-  return *id;
-}
-
-void set_id(std::string* out, const Id& id) { out->assign(id.bytes().begin(), id.bytes().end()); }
 
 void set_bytes(std::string* out, const Bytes& b) { out->assign(b.begin(), b.end()); }
 
@@ -435,7 +430,7 @@ void PastNode::handle_insert_reply(const NodeHandle& from, const pb::PastMessage
   const auto& r = m.insert_reply();
   auto it = inserts_.find(r.request_id());
   if (it == inserts_.end()) return;
-  auto handle = id_from(r.handle());
+  auto handle = id_from_wire(r.handle());
   auto stored_on = from_proto(r.stored_on());
   auto failed = from_proto(r.failed());
   if (!handle || *handle != it->second->handle || !stored_on || !failed) {
@@ -470,7 +465,7 @@ void PastNode::handle_store(const NodeHandle& from, const pb::PastMessage& m) {
   auto* r = reply.mutable_store_reply();
   r->set_request_id(s.request_id());
   r->set_handle(s.handle());
-  auto handle = id_from(s.handle());
+  auto handle = id_from_wire(s.handle());
   Status status = ok_status();
   if (!handle) {
     status = make_error(PastErrc::kMalformedMessage, "a store request without a valid handle");
@@ -546,7 +541,7 @@ void PastNode::answer_lookup(const NodeHandle& reader, const pb::PastMessage& re
   set_bytes(r->mutable_block(), block.encoded);
   r->set_from_root(from_root);
   if (from_root) {
-    auto handle = id_from(q.handle());
+    auto handle = id_from_wire(q.handle());
     for (const auto& n : pastry_.replica_set(*handle, config_.replicas)) {
       to_proto(n, r->add_replicas());
     }
@@ -564,7 +559,7 @@ void PastNode::handle_lookup_reply(const NodeHandle& from, const pb::PastMessage
   auto it = lookups_.find(r.request_id());
   if (it == lookups_.end()) return;
   PendingLookup& p = *it->second;
-  auto handle = id_from(r.handle());
+  auto handle = id_from_wire(r.handle());
   auto replicas = from_proto(r.replicas());
   if (!handle || *handle != p.handle || !replicas) {
     refuse(from, "a lookup reply for another handle, or with malformed handles");
@@ -723,7 +718,7 @@ void PastNode::handle_fetch(const NodeHandle& from, const pb::PastMessage& m) {
   int count = 0;
   for (const auto& h : f.handles()) {
     if (++count > static_cast<int>(config_.max_fetch_handles)) break;
-    auto handle = id_from(h);
+    auto handle = id_from_wire(h);
     if (!handle) {
       refuse(from, "a fetch for a malformed handle");
       return;
@@ -776,7 +771,7 @@ const Block* PastNode::cache_get(const Id& handle) {
 }
 
 void PastNode::handle_cache_offer(const NodeHandle& from, const pb::PastMessage& m) {
-  auto handle = id_from(m.cache().handle());
+  auto handle = id_from_wire(m.cache().handle());
   if (!handle) {
     refuse(from, "a cache offer without a valid handle");
     return;
@@ -801,7 +796,7 @@ void PastNode::deliver(const Id& key, ByteView payload, const pastry::RouteInfo&
   }
   if (m->has_insert()) {
     const auto& q = m->insert();
-    auto handle = id_from(q.handle());
+    auto handle = id_from_wire(q.handle());
     if (!handle || *handle != key) {
       refuse(info.source, "an insert whose handle is not its key");
       return;
@@ -827,7 +822,7 @@ void PastNode::deliver(const Id& key, ByteView payload, const pastry::RouteInfo&
     return;
   }
   if (m->has_lookup()) {
-    auto handle = id_from(m->lookup().handle());
+    auto handle = id_from_wire(m->lookup().handle());
     auto reader = m->lookup().has_reader() ? from_proto(m->lookup().reader()) : std::nullopt;
     if (!handle || *handle != key || !reader) {
       refuse(info.source, "a lookup whose handle is not its key, or without a reader");
@@ -852,7 +847,7 @@ bool PastNode::forward(const Id& key, Bytes& payload, NodeHandle& /*next*/) {
   auto m = wire::decode_message<pb::PastMessage>(payload, "routed PAST message");
   if (!m.ok() || !m->has_lookup()) return true;
   const auto& q = m->lookup();
-  auto handle = id_from(q.handle());
+  auto handle = id_from_wire(q.handle());
   auto reader = q.has_reader() ? from_proto(q.reader()) : std::nullopt;
   if (!handle || *handle != key || !reader) return true;  // the root refuses it
   if (!q.root_only() && reader->id != pastry_.local().id) {
@@ -942,7 +937,7 @@ void PastNode::maintain() {
       if (answer == nullptr) return;
       std::vector<Id> wanted;
       for (const auto& h : answer->summary_reply().handles()) {
-        auto handle = id_from(h);
+        auto handle = id_from_wire(h);
         if (!handle) {
           refuse(n, "a summary reply with a malformed handle");
           return;
@@ -969,8 +964,8 @@ void PastNode::maintain() {
 
 void PastNode::handle_summary(const NodeHandle& from, const pb::PastMessage& m) {
   const auto& s = m.summary();
-  auto range_from = id_from(s.range_from());
-  auto range_to = id_from(s.range_to());
+  auto range_from = id_from_wire(s.range_from());
+  auto range_to = id_from_wire(s.range_to());
   auto filter = BloomFilter::from_bytes(as_bytes(s.bloom()), s.bloom_hashes(), s.bloom_seed());
   if (!range_from || !range_to || !filter.ok()) {
     refuse(from, "a summary request with a malformed range or filter");
@@ -1076,7 +1071,7 @@ void PastNode::hand_off() {
       if (a != nullptr) {
         std::unordered_set<Id> missing;
         for (const auto& h : a->have_reply().missing()) {
-          if (auto handle = id_from(h)) missing.insert(*handle);
+          if (auto handle = id_from_wire(h)) missing.insert(*handle);
         }
         for (const auto& h : handles) {
           if (!missing.contains(h)) {
@@ -1111,7 +1106,7 @@ void PastNode::handle_have(const NodeHandle& from, const pb::PastMessage& m) {
   r->set_request_id(m.have().request_id());
   int count = 0;
   for (const auto& h : m.have().handles()) {
-    auto handle = id_from(h);
+    auto handle = id_from_wire(h);
     if (!handle) {
       refuse(from, "a have request with a malformed handle");
       return;

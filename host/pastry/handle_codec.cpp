@@ -22,6 +22,14 @@ std::optional<NodeHandle> from_proto(const pb::Handle& h) {
   return out;
 }
 
+std::optional<Id> id_from_wire(const std::string& bytes) {
+  auto id = Id::from_bytes(as_bytes(bytes));
+  if (!id.ok()) return std::nullopt;
+  return *id;
+}
+
+void set_id(std::string* out, const Id& id) { out->assign(id.bytes().begin(), id.bytes().end()); }
+
 std::optional<std::vector<NodeHandle>> from_proto(
     const google::protobuf::RepeatedPtrField<pb::Handle>& handles) {
   std::vector<NodeHandle> out;

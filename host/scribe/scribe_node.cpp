@@ -13,6 +13,8 @@ namespace post::scribe {
 
 namespace pb = proto::scribe;
 using pastry::from_proto;
+using pastry::id_from_wire;
+using pastry::set_id;
 using pastry::to_proto;
 
 namespace {
@@ -22,13 +24,6 @@ std::shared_ptr<spdlog::logger> logger() {
   return l;
 }
 
-std::optional<Id> id_from(const std::string& bytes) {
-  auto id = Id::from_bytes(as_bytes(bytes));
-  if (!id.ok()) return std::nullopt;
-  return *id;
-}
-
-void set_id(std::string* out, const Id& id) { out->assign(id.bytes().begin(), id.bytes().end()); }
 
 }  // namespace
 
@@ -93,6 +88,11 @@ void ScribeNode::join_tree(const Id& group) {
   pb::ScribeMessage m;
   set_id(m.mutable_subscribe()->mutable_group(), group);
   to_proto(pastry_.local(), m.mutable_subscribe()->mutable_child());
+  arm_retry(group, g);
+  pastry_.route(group, pastry::AppId::kScribe, wire::encode_message(m));
+}
+
+void ScribeNode::arm_retry(const Id& group, Group& g) {
   clock_.cancel(g.retry);
   g.retry = clock_.schedule(config_.subscribe_timeout, [this, group] {
     auto it = groups_.find(group);
@@ -102,7 +102,12 @@ void ScribeNode::join_tree(const Id& group) {
     it->second.subscribing = false;
     join_tree(group);
   });
-  pastry_.route(group, pastry::AppId::kScribe, wire::encode_message(m));
+}
+
+void ScribeNode::send_unsubscribe(const NodeHandle& to, const Id& group) {
+  pb::ScribeMessage m;
+  set_id(m.mutable_unsubscribe()->mutable_group(), group);
+  send(to, m);
 }
 
 void ScribeNode::add_child(const Id& group, Group& g, const NodeHandle& child) {
@@ -151,11 +156,7 @@ void ScribeNode::prune(const Id& group) {
   if (it == groups_.end()) return;
   Group& g = it->second;
   if (g.client || !g.children.empty() || g.root) return;
-  if (g.parent) {
-    pb::ScribeMessage m;
-    set_id(m.mutable_unsubscribe()->mutable_group(), group);
-    send(*g.parent, m);
-  }
+  if (g.parent) send_unsubscribe(*g.parent, group);
   clock_.cancel(g.retry);
   groups_.erase(it);
 }
@@ -257,13 +258,13 @@ void ScribeNode::anycast_answer(const NodeHandle& source, std::uint64_t request_
 void ScribeNode::anycast_step(pb::ScribeMessage m) {
   ++stats_.anycast_steps;
   auto* a = m.mutable_anycast();
-  auto group = id_from(a->group());
+  auto group = id_from_wire(a->group());
   auto source = from_proto(a->source());
   if (!group || !source) return;
   const Id& self = pastry_.local().id;
   std::unordered_set<Id> visited;
   for (const auto& v : a->visited()) {
-    if (auto id = id_from(v)) visited.insert(*id);
+    if (auto id = id_from_wire(v)) visited.insert(*id);
   }
   auto it = groups_.find(*group);
   if (it == groups_.end()) {
@@ -307,13 +308,13 @@ bool ScribeNode::forward(const Id& key, Bytes& payload, NodeHandle& /*next*/) {
   auto m = wire::decode_message<pb::ScribeMessage>(payload, "routed Scribe message");
   if (!m.ok()) return true;
   if (m->has_anycast()) {
-    auto group = id_from(m->anycast().group());
+    auto group = id_from_wire(m->anycast().group());
     if (!group || *group != key || !in_tree(*group)) return true;
     anycast_step(std::move(*m));  // the route meets the tree here
     return false;
   }
   if (!m->has_subscribe()) return true;
-  auto group = id_from(m->subscribe().group());
+  auto group = id_from_wire(m->subscribe().group());
   auto child = from_proto(m->subscribe().child());
   if (!group || *group != key || !child) return true;  // the root refuses it
   if (child->id == pastry_.local().id) return true;      // our own subscription leaving
@@ -325,15 +326,7 @@ bool ScribeNode::forward(const Id& key, Bytes& payload, NodeHandle& /*next*/) {
   g.subscribing = true;
   to_proto(pastry_.local(), m->mutable_subscribe()->mutable_child());
   payload = wire::encode_message(*m);
-  clock_.cancel(g.retry);
-  g.retry = clock_.schedule(config_.subscribe_timeout, [this, group = *group] {
-    auto it = groups_.find(group);
-    if (it == groups_.end()) return;
-    it->second.retry = net::kNoTimer;
-    if (it->second.parent || it->second.root) return;
-    it->second.subscribing = false;
-    join_tree(group);
-  });
+  arm_retry(*group, g);
   return true;
 }
 
@@ -344,7 +337,7 @@ void ScribeNode::deliver(const Id& key, ByteView payload, const pastry::RouteInf
     return;
   }
   if (m->has_subscribe()) {
-    auto group = id_from(m->subscribe().group());
+    auto group = id_from_wire(m->subscribe().group());
     auto child = from_proto(m->subscribe().child());
     if (!group || *group != key || !child) {
       refuse(info.source, "a subscription whose group is not its key, or without a child");
@@ -358,8 +351,8 @@ void ScribeNode::deliver(const Id& key, ByteView payload, const pastry::RouteInf
     return;
   }
   if (m->has_publish()) {
-    auto group = id_from(m->publish().group());
-    auto publisher = id_from(m->publish().publisher());
+    auto group = id_from_wire(m->publish().group());
+    auto publisher = id_from_wire(m->publish().publisher());
     if (!group || *group != key || !publisher) {
       refuse(info.source, "a publication whose group is not its key");
       return;
@@ -372,7 +365,7 @@ void ScribeNode::deliver(const Id& key, ByteView payload, const pastry::RouteInf
     return;
   }
   if (m->has_anycast()) {
-    auto group = id_from(m->anycast().group());
+    auto group = id_from_wire(m->anycast().group());
     auto source = from_proto(m->anycast().source());
     if (!group || *group != key || !source) {
       refuse(info.source, "an anycast whose group is not its key, or without a source");
@@ -408,22 +401,18 @@ void ScribeNode::on_message(const NodeHandle& from, ByteView payload) {
   }
   switch (m->body_case()) {
     case pb::ScribeMessage::kSubscribeAck: {
-      auto group = id_from(m->subscribe_ack().group());
+      auto group = id_from_wire(m->subscribe_ack().group());
       if (!group) return refuse(from, "an acknowledgement without a valid group");
       auto it = groups_.find(*group);
       if (it == groups_.end()) {
         // We no longer care: tell the would-be parent.
-        pb::ScribeMessage u;
-        set_id(u.mutable_unsubscribe()->mutable_group(), *group);
-        send(from, u);
+        send_unsubscribe(from, *group);
         return;
       }
       Group& g = it->second;
       if (g.parent && g.parent->id != from.id) {
         // A second parent (an old subscription answered late): keep the first.
-        pb::ScribeMessage u;
-        set_id(u.mutable_unsubscribe()->mutable_group(), *group);
-        send(from, u);
+        send_unsubscribe(from, *group);
         return;
       }
       g.parent = from;
@@ -433,7 +422,7 @@ void ScribeNode::on_message(const NodeHandle& from, ByteView payload) {
       return;
     }
     case pb::ScribeMessage::kUnsubscribe: {
-      auto group = id_from(m->unsubscribe().group());
+      auto group = id_from_wire(m->unsubscribe().group());
       if (!group) return refuse(from, "an unsubscription without a valid group");
       auto it = groups_.find(*group);
       if (it == groups_.end()) return;
@@ -446,15 +435,13 @@ void ScribeNode::on_message(const NodeHandle& from, ByteView payload) {
     }
     case pb::ScribeMessage::kMulticast: {
       const auto& mc = m->multicast();
-      auto group = id_from(mc.group());
-      auto publisher = id_from(mc.publisher());
+      auto group = id_from_wire(mc.group());
+      auto publisher = id_from_wire(mc.publisher());
       if (!group || !publisher) return refuse(from, "a multicast without a valid group");
       auto it = groups_.find(*group);
       if (it == groups_.end() || !it->second.parent || it->second.parent->id != from.id) {
         // Not our parent for this group (any more): it should forget us.
-        pb::ScribeMessage u;
-        set_id(u.mutable_unsubscribe()->mutable_group(), *group);
-        send(from, u);
+        send_unsubscribe(from, *group);
         return;
       }
       it->second.parent_heard = clock_.now();
@@ -463,21 +450,19 @@ void ScribeNode::on_message(const NodeHandle& from, ByteView payload) {
     }
     case pb::ScribeMessage::kHeartbeat: {
       for (const auto& bytes : m->heartbeat().groups()) {
-        auto group = id_from(bytes);
+        auto group = id_from_wire(bytes);
         if (!group) return refuse(from, "a heartbeat with a malformed group");
         auto it = groups_.find(*group);
         if (it != groups_.end() && it->second.parent && it->second.parent->id == from.id) {
           it->second.parent_heard = clock_.now();
         } else {
-          pb::ScribeMessage u;
-          set_id(u.mutable_unsubscribe()->mutable_group(), *group);
-          send(from, u);
+          send_unsubscribe(from, *group);
         }
       }
       return;
     }
     case pb::ScribeMessage::kRedirect: {
-      auto group = id_from(m->redirect().group());
+      auto group = id_from_wire(m->redirect().group());
       auto candidates = from_proto(m->redirect().candidates());
       if (!group || !candidates) return refuse(from, "a redirect with a malformed group or node");
       auto it = groups_.find(*group);
@@ -509,19 +494,11 @@ void ScribeNode::on_message(const NodeHandle& from, ByteView payload) {
       send(next, adopt);
       // If the sibling never answers, the retry subscribes through the overlay again.
       g.subscribing = true;
-      clock_.cancel(g.retry);
-      g.retry = clock_.schedule(config_.subscribe_timeout, [this, group = *group] {
-        auto again = groups_.find(group);
-        if (again == groups_.end()) return;
-        again->second.retry = net::kNoTimer;
-        if (again->second.parent || again->second.root) return;
-        again->second.subscribing = false;
-        join_tree(group);
-      });
+      arm_retry(*group, g);
       return;
     }
     case pb::ScribeMessage::kAdopt: {
-      auto group = id_from(m->adopt().group());
+      auto group = id_from_wire(m->adopt().group());
       auto child = from_proto(m->adopt().child());
       if (!group || !child || child->id != from.id) {
         return refuse(from, "an adoption request for another node or without a valid group");
@@ -532,7 +509,7 @@ void ScribeNode::on_message(const NodeHandle& from, ByteView payload) {
       return;
     }
     case pb::ScribeMessage::kAnycast: {
-      if (!id_from(m->anycast().group()) || !from_proto(m->anycast().source())) {
+      if (!id_from_wire(m->anycast().group()) || !from_proto(m->anycast().source())) {
         return refuse(from, "an anycast without a valid group or source");
       }
       anycast_step(std::move(*m));

@@ -135,6 +135,9 @@ class ScribeNode final : public pastry::Application, public net::MessageHandler 
   void send(const NodeHandle& to, const proto::scribe::ScribeMessage& m);
   void refuse(const NodeHandle& from, const std::string& why);
   void join_tree(const Id& group);
+  // (Re)starts the timer that subscribes again when no acknowledgement comes in time.
+  void arm_retry(const Id& group, Group& g);
+  void send_unsubscribe(const NodeHandle& to, const Id& group);
   void add_child(const Id& group, Group& g, const NodeHandle& child);
   void in_tree_now(const Id& group, Group& g);
   void disseminate(const Id& group, Group& g, const Id& publisher, std::uint64_t sequence,
