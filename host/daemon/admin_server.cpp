@@ -52,6 +52,12 @@ std::string kind_name(const admin::AdminRequest& r) {
     case admin::AdminRequest::kLookup: return "lookup";
     case admin::AdminRequest::kPut: return "put";
     case admin::AdminRequest::kGet: return "get";
+    case admin::AdminRequest::kSubscribe: return "subscribe";
+    case admin::AdminRequest::kUnsubscribe: return "unsubscribe";
+    case admin::AdminRequest::kPublish: return "publish";
+    case admin::AdminRequest::kReceived: return "received";
+    case admin::AdminRequest::kAnycast: return "anycast";
+    case admin::AdminRequest::kGroups: return "groups";
     case admin::AdminRequest::KIND_NOT_SET: break;
   }
   return "unknown";
@@ -124,6 +130,18 @@ Result<Id> parse_get_handle(const admin::GetRequest& request) {
   return parse_id(request.handle_case() == admin::GetRequest::kId ? &request.id() : nullptr,
                   request.handle_case() == admin::GetRequest::kHex ? &request.hex() : nullptr,
                   "block handle");
+}
+
+Result<Id> parse_group(const admin::GroupRef& group) {
+  if (group.group_case() == admin::GroupRef::kName) {
+    if (group.name().empty()) {
+      return make_error(CoreErrc::kBadLength, "the group name is empty");
+    }
+    return Id::hash_of(as_bytes(group.name()));
+  }
+  return parse_id(group.group_case() == admin::GroupRef::kId ? &group.id() : nullptr,
+                  group.group_case() == admin::GroupRef::kHex ? &group.hex() : nullptr,
+                  "group");
 }
 
 admin::AdminResponse admin_error(std::string message) {

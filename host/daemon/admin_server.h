@@ -54,6 +54,9 @@ Result<proto::admin::AdminRequest> decode_admin_request(ByteView body);
 Result<Id> parse_lookup_key(const proto::admin::LookupRequest& request);
 // The same for the handle of a get.
 Result<Id> parse_get_handle(const proto::admin::GetRequest& request);
+// The id of a Scribe group: SHA-256 of its name, or its id given as bytes or hex (checked as
+// lookup keys are). An empty name or no group at all is refused.
+Result<Id> parse_group(const proto::admin::GroupRef& group);
 
 // An AdminResponse carrying only Error{message}.
 proto::admin::AdminResponse admin_error(std::string message);

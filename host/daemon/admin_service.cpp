@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <utility>
 
 namespace post::daemon {
@@ -29,17 +30,73 @@ admin::JoinState to_proto(pastry::JoinState s) {
   return admin::JOIN_STATE_UNSPECIFIED;
 }
 
+std::uint64_t unix_millis() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+void set_bytes(std::string* out, const Id& id) {
+  out->assign(reinterpret_cast<const char*>(id.bytes().data()), id.bytes().size());
+}
+
+// "group NAME (1a2b3c4d...)" or "group 1a2b3c4d..." for errors.
+std::string group_text(const admin::GroupRef& ref, const Id& id) {
+  if (ref.group_case() == admin::GroupRef::kName) {
+    return "group '" + ref.name() + "' (" + id.short_hex() + ")";
+  }
+  return "group " + id.to_hex();
+}
+
 }  // namespace
 
+// The endpoint's membership of one group: what the group delivered, for `received`.
+class AdminService::Inbox final : public scribe::ScribeClient {
+ public:
+  std::string name;  // empty when subscribed by id
+  bool accepts_anycast = false;
+  std::deque<admin::ReceivedMessage> messages;
+  std::uint64_t last_index = 0;
+  std::uint64_t discarded = 0;
+
+  void deliver(const Id& /*group*/, ByteView payload) override { keep(payload, false); }
+  bool accept_anycast(const Id& /*group*/, ByteView payload) override {
+    if (!accepts_anycast) return false;
+    keep(payload, true);
+    return true;
+  }
+
+ private:
+  void keep(ByteView payload, bool anycast) {
+    admin::ReceivedMessage m;
+    m.set_index(++last_index);
+    m.set_payload(payload.data(), payload.size());
+    m.set_received_unix_ms(unix_millis());
+    m.set_anycast(anycast);
+    messages.push_back(std::move(m));
+    if (messages.size() > kInboxMessages) {
+      messages.pop_front();
+      ++discarded;
+    }
+  }
+};
+
 AdminService::AdminService(pastry::PastryNode& node, past::PastNode& past,
-                           past::BlockStore& store, net::AsioTransport& transport,
-                           net::Clock& clock, AdminServiceInfo info)
+                           past::BlockStore& store, scribe::ScribeNode& scribe,
+                           net::AsioTransport& transport, net::Clock& clock,
+                           AdminServiceInfo info)
     : node_(node),
       past_(past),
       store_(store),
+      scribe_(scribe),
       transport_(transport),
       clock_(clock),
       info_(std::move(info)) {}
+
+AdminService::~AdminService() {
+  // The Scribe node points at the inboxes: leave the groups before they go.
+  for (const auto& [group, inbox] : inboxes_) scribe_.unsubscribe(group);
+}
 
 void AdminService::handle(const admin::AdminRequest& request,
                           std::function<void(admin::AdminResponse)> reply) {
@@ -51,6 +108,14 @@ void AdminService::handle(const admin::AdminRequest& request,
     case admin::AdminRequest::kLookup: lookup(request.lookup(), std::move(reply)); return;
     case admin::AdminRequest::kPut: put(request.put(), std::move(reply)); return;
     case admin::AdminRequest::kGet: get(request.get(), std::move(reply)); return;
+    case admin::AdminRequest::kSubscribe:
+      subscribe(request.subscribe(), std::move(reply));
+      return;
+    case admin::AdminRequest::kUnsubscribe: reply(unsubscribe(request.unsubscribe())); return;
+    case admin::AdminRequest::kPublish: reply(publish(request.publish())); return;
+    case admin::AdminRequest::kReceived: reply(received(request.received())); return;
+    case admin::AdminRequest::kAnycast: anycast(request.anycast(), std::move(reply)); return;
+    case admin::AdminRequest::kGroups: reply(groups()); return;
     case admin::AdminRequest::KIND_NOT_SET: break;
   }
   reply(admin_error("unknown admin request: this postd does not know the command"));
@@ -125,6 +190,20 @@ admin::AdminResponse AdminService::status() const {
   b->set_handed_off(st.handed_off);
   b->set_dropped(st.dropped);
   b->set_messages_refused(st.messages_refused);
+
+  const auto& ss = scribe_.stats();
+  auto* c = s->mutable_scribe();
+  auto groups = scribe_.groups();
+  c->set_groups(static_cast<std::uint32_t>(groups.size()));
+  c->set_memberships(static_cast<std::uint32_t>(
+      std::count_if(groups.begin(), groups.end(), [](const auto& g) { return g.member; })));
+  c->set_delivered(ss.delivered);
+  c->set_duplicates(ss.duplicates);
+  c->set_forwarded(ss.forwarded);
+  c->set_resubscribed(ss.resubscribed);
+  c->set_anycast_steps(ss.anycast_steps);
+  c->set_redirected(ss.redirected);
+  c->set_messages_refused(ss.messages_refused);
   return response;
 }
 
@@ -268,6 +347,130 @@ void AdminService::get(const admin::GetRequest& request,
     g->set_latency_ns(nanos(clock_.now() - started));
     reply(std::move(response));
   });
+}
+
+// ---------------------------------------------------------------------------------------
+// Scribe groups
+// ---------------------------------------------------------------------------------------
+
+void AdminService::subscribe(const admin::SubscribeRequest& request,
+                             std::function<void(admin::AdminResponse)> reply) {
+  auto group = parse_group(request.group());
+  if (!group.ok()) {
+    reply(admin_error(group.error().message));
+    return;
+  }
+  Id id = *group;
+  auto& inbox = inboxes_[id];
+  if (!inbox) inbox = std::make_unique<Inbox>();
+  if (request.group().group_case() == admin::GroupRef::kName) inbox->name = request.group().name();
+  inbox->accepts_anycast = request.accept_anycast();
+  scribe_.subscribe(id, inbox.get(), [this, id, reply = std::move(reply)](Status status) {
+    if (!status.ok()) {
+      reply(admin_error("subscribe to " + id.to_hex() + " failed: " + status.error().to_string()));
+      return;
+    }
+    admin::AdminResponse response;
+    auto* s = response.mutable_subscribe();
+    set_bytes(s->mutable_group(), id);
+    s->set_root(scribe_.is_root(id));
+    if (auto parent = scribe_.parent(id)) fill_node(s->mutable_parent(), *parent);
+    reply(std::move(response));
+  });
+}
+
+admin::AdminResponse AdminService::unsubscribe(const admin::UnsubscribeRequest& request) {
+  auto group = parse_group(request.group());
+  if (!group.ok()) return admin_error(group.error().message);
+  auto it = inboxes_.find(*group);
+  if (it == inboxes_.end()) {
+    return admin_error("not subscribed to " + group_text(request.group(), *group) +
+                       " through the admin endpoint");
+  }
+  scribe_.unsubscribe(*group);
+  inboxes_.erase(it);
+  admin::AdminResponse response;
+  set_bytes(response.mutable_unsubscribe()->mutable_group(), *group);
+  return response;
+}
+
+admin::AdminResponse AdminService::publish(const admin::PublishRequest& request) {
+  auto group = parse_group(request.group());
+  if (!group.ok()) return admin_error(group.error().message);
+  if (request.payload().size() > scribe::kMaxPayloadBytes) {
+    return admin_error("the message is " + std::to_string(request.payload().size()) +
+                       " bytes; a publication carries at most " +
+                       std::to_string(scribe::kMaxPayloadBytes));
+  }
+  scribe_.publish(*group, to_bytes(request.payload()));
+  admin::AdminResponse response;
+  set_bytes(response.mutable_publish()->mutable_group(), *group);
+  return response;
+}
+
+admin::AdminResponse AdminService::received(const admin::ReceivedRequest& request) const {
+  auto group = parse_group(request.group());
+  if (!group.ok()) return admin_error(group.error().message);
+  auto it = inboxes_.find(*group);
+  if (it == inboxes_.end()) {
+    return admin_error("not subscribed to " + group_text(request.group(), *group) +
+                       " through the admin endpoint (subscribe first)");
+  }
+  const Inbox& inbox = *it->second;
+  admin::AdminResponse response;
+  auto* r = response.mutable_received();
+  set_bytes(r->mutable_group(), *group);
+  for (const auto& m : inbox.messages) {
+    if (m.index() > request.after()) *r->add_messages() = m;
+  }
+  r->set_last_index(inbox.last_index);
+  r->set_discarded(inbox.discarded);
+  return response;
+}
+
+void AdminService::anycast(const admin::AnycastRequest& request,
+                           std::function<void(admin::AdminResponse)> reply) {
+  auto group = parse_group(request.group());
+  if (!group.ok()) {
+    reply(admin_error(group.error().message));
+    return;
+  }
+  if (request.payload().size() > scribe::kMaxPayloadBytes) {
+    reply(admin_error("the message is " + std::to_string(request.payload().size()) +
+                      " bytes; an anycast carries at most " +
+                      std::to_string(scribe::kMaxPayloadBytes)));
+    return;
+  }
+  Id id = *group;
+  std::string what = group_text(request.group(), id);
+  scribe_.anycast(id, to_bytes(request.payload()),
+                  [reply = std::move(reply), id, what](Result<scribe::AnycastResult> result) {
+                    if (!result.ok()) {
+                      reply(admin_error("anycast to " + what + ": " + result.error().message));
+                      return;
+                    }
+                    admin::AdminResponse response;
+                    auto* a = response.mutable_anycast();
+                    set_bytes(a->mutable_group(), id);
+                    fill_node(a->mutable_member(), result->member);
+                    reply(std::move(response));
+                  });
+}
+
+admin::AdminResponse AdminService::groups() const {
+  admin::AdminResponse response;
+  auto* r = response.mutable_groups();
+  fill_node(r->mutable_self(), node_.local());
+  for (const auto& g : scribe_.groups()) {
+    auto* out = r->add_groups();
+    set_bytes(out->mutable_group(), g.group);
+    if (auto it = inboxes_.find(g.group); it != inboxes_.end()) out->set_name(it->second->name);
+    out->set_member(g.member);
+    out->set_root(g.root);
+    if (g.parent) fill_node(out->mutable_parent(), *g.parent);
+    for (const auto& c : g.children) fill_node(out->add_children(), c);
+  }
+  return response;
 }
 
 }  // namespace post::daemon

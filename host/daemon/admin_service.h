@@ -1,17 +1,21 @@
 // AdminService: what postd's admin endpoint says about the node. It answers each
-// AdminRequest from the public state of the node's Pastry layer, PAST layer and transport:
-// status, leaf set, routing table, links, lookups routed through the overlay, and puts and
-// gets of blocks.
+// AdminRequest from the public state of the node's Pastry, PAST and Scribe layers and
+// transport: status, leaf set, routing table, links, lookups routed through the overlay, puts
+// and gets of blocks, and Scribe groups. For `subscribe` the endpoint itself becomes a member
+// of the group and keeps what it receives (the last kInboxMessages per group) for `received`.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "host/daemon/admin_server.h"
 #include "host/net/asio_transport.h"
 #include "host/net/clock.h"
 #include "host/past/past_node.h"
 #include "host/pastry/pastry_node.h"
+#include "host/scribe/scribe_node.h"
 
 namespace post::daemon {
 
@@ -27,7 +31,12 @@ class AdminService final : public AdminHandler {
   // Reads `node`, `transport` and `clock` (none owned; all must outlive the service) on the
   // node's executor, whenever a request comes.
   AdminService(pastry::PastryNode& node, past::PastNode& past, past::BlockStore& store,
-               net::AsioTransport& transport, net::Clock& clock, AdminServiceInfo info);
+               scribe::ScribeNode& scribe, net::AsioTransport& transport, net::Clock& clock,
+               AdminServiceInfo info);
+  ~AdminService() override;
+
+  // Messages kept per group for `received`; older ones are discarded.
+  static constexpr std::size_t kInboxMessages = 1024;
 
   // Answers status, leafset, routes and peers at once, and lookup when the overlay has found
   // the key's root (or failed to: then with an Error saying why). A lookup key that is not
@@ -46,13 +55,26 @@ class AdminService final : public AdminHandler {
            std::function<void(proto::admin::AdminResponse)> reply);
   void get(const proto::admin::GetRequest& request,
            std::function<void(proto::admin::AdminResponse)> reply);
+  void subscribe(const proto::admin::SubscribeRequest& request,
+                 std::function<void(proto::admin::AdminResponse)> reply);
+  proto::admin::AdminResponse unsubscribe(const proto::admin::UnsubscribeRequest& request);
+  proto::admin::AdminResponse publish(const proto::admin::PublishRequest& request);
+  proto::admin::AdminResponse received(const proto::admin::ReceivedRequest& request) const;
+  void anycast(const proto::admin::AnycastRequest& request,
+               std::function<void(proto::admin::AdminResponse)> reply);
+  proto::admin::AdminResponse groups() const;
+
+  class Inbox;
 
   pastry::PastryNode& node_;
   past::PastNode& past_;
   past::BlockStore& store_;
+  scribe::ScribeNode& scribe_;
   net::AsioTransport& transport_;
   net::Clock& clock_;
   AdminServiceInfo info_;
+  // The groups this endpoint subscribed to (ScribeNode holds pointers to these inboxes).
+  std::unordered_map<Id, std::unique_ptr<Inbox>> inboxes_;
 };
 
 }  // namespace post::daemon

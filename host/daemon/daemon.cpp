@@ -100,7 +100,8 @@ Daemon::Daemon(NodeConfig config, NodeIdentity identity, int lock_fd,
 
 Daemon::~Daemon() {
   admin_server_.reset();
-  admin_service_.reset();
+  admin_service_.reset();  // before Scribe: it leaves the groups it subscribed to
+  scribe_.reset();
   past_.reset();
   pastry_.reset();
   store_.reset();
@@ -120,9 +121,11 @@ Status Daemon::start() {
   });
   past_ = std::make_unique<past::PastNode>(*pastry_, *transport_, clock_, *store_, config_.past,
                                           identity_.ca.public_key, random_seed());
+  scribe_ = std::make_unique<scribe::ScribeNode>(*pastry_, *transport_, clock_, config_.scribe,
+                                                 random_seed());
   if (config_.admin) {
     admin_service_ = std::make_unique<AdminService>(
-        *pastry_, *past_, *store_, *transport_, clock_,
+        *pastry_, *past_, *store_, *scribe_, *transport_, clock_,
         AdminServiceInfo{kVersion, identity_.certificate.ring, clock_.now()});
     admin_server_ = std::make_unique<AdminServer>(io_, *config_.admin, *admin_service_);
     POST_TRY(admin_server_->start());

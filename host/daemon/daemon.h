@@ -1,7 +1,7 @@
 // Daemon: the one place where postd wires the layers together. It owns the node's
 // io_context (the node's executor: one thread runs every protocol callback), the clock,
-// the transport, the Pastry node, the admin endpoint, and, as later layers arrive, PAST,
-// Scribe, POST and the plugins.
+// the transport, the Pastry node, PAST, Scribe, the admin endpoint, and, as later layers
+// arrive, POST and the plugins.
 #pragma once
 
 #include <memory>
@@ -17,6 +17,7 @@
 #include "host/past/block_store.h"
 #include "host/past/past_node.h"
 #include "host/pastry/pastry_node.h"
+#include "host/scribe/scribe_node.h"
 
 namespace post::daemon {
 
@@ -61,6 +62,7 @@ class Daemon {
   std::unique_ptr<net::AsioTransport> transport_;
   std::unique_ptr<pastry::PastryNode> pastry_;
   std::unique_ptr<past::PastNode> past_;
+  std::unique_ptr<scribe::ScribeNode> scribe_;
   std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<AdminServer> admin_server_;
   boost::asio::signal_set signals_;

@@ -181,10 +181,38 @@ Result<PastConfig> read_past(const config::Node& root, const PastryConfig& pastr
   return p;
 }
 
+Result<ScribeConfig> read_scribe(const config::Node& root) {
+  POST_TRY_ASSIGN(config::Node node, root.child_or_empty("scribe"));
+  POST_TRY(node.allow_only_keys({"heartbeat_interval", "parent_timeout", "subscribe_timeout",
+                                 "max_children", "anycast_timeout"}));
+  ScribeConfig s;
+  constexpr net::Duration kMs = std::chrono::milliseconds(1);
+  constexpr net::Duration kDay = std::chrono::hours(24);
+  POST_TRY_ASSIGN(s.heartbeat_interval,
+                  node.duration_or("heartbeat_interval", 10 * kMs, kDay, s.heartbeat_interval));
+  POST_TRY_ASSIGN(s.parent_timeout,
+                  node.duration_or("parent_timeout", 10 * kMs, kDay, s.parent_timeout));
+  if (s.parent_timeout <= s.heartbeat_interval) {
+    return node.bad_value("parent_timeout",
+                          "must be longer than heartbeat_interval (" +
+                              config::format_duration(s.heartbeat_interval) +
+                              "), or children give up on parents that are alive");
+  }
+  POST_TRY_ASSIGN(s.subscribe_timeout,
+                  node.duration_or("subscribe_timeout", 10 * kMs, kDay, s.subscribe_timeout));
+  POST_TRY_ASSIGN(std::int64_t max_children,
+                  node.integer_or("max_children", 0, 100000,
+                                  static_cast<std::int64_t>(s.max_children)));
+  s.max_children = static_cast<std::size_t>(max_children);
+  POST_TRY_ASSIGN(s.anycast_timeout,
+                  node.duration_or("anycast_timeout", 10 * kMs, kDay, s.anycast_timeout));
+  return s;
+}
+
 Result<NodeConfig> read_node_config(const config::Node& root,
                                     const std::filesystem::path& base_dir) {
   POST_TRY(root.allow_only_keys({"identity", "listen", "advertise", "bootstrap", "data_dir",
-                                 "admin", "log", "transport", "pastry", "past"}));
+                                 "admin", "log", "transport", "pastry", "past", "scribe"}));
   NodeConfig c;
   POST_TRY_ASSIGN(c.identity, read_identity(root, base_dir));
   POST_TRY_ASSIGN(c.listen, root.parsed("listen", parse_address));
@@ -213,6 +241,7 @@ Result<NodeConfig> read_node_config(const config::Node& root,
   POST_TRY_ASSIGN(c.transport, read_transport(root));
   POST_TRY_ASSIGN(c.pastry, read_pastry(root));
   POST_TRY_ASSIGN(c.past, read_past(root, c.pastry));
+  POST_TRY_ASSIGN(c.scribe, read_scribe(root));
   return c;
 }
 

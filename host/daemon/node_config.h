@@ -16,6 +16,7 @@
 #include "host/net/clock.h"
 #include "host/past/past_config.h"
 #include "host/pastry/pastry_config.h"
+#include "host/scribe/scribe_config.h"
 
 namespace post::daemon {
 
@@ -54,6 +55,7 @@ struct TransportConfig {
 
 using pastry::PastryConfig;
 using past::PastConfig;
+using scribe::ScribeConfig;
 
 struct NodeConfig {
   IdentityFiles identity;
@@ -68,6 +70,7 @@ struct NodeConfig {
   TransportConfig transport;
   PastryConfig pastry;
   PastConfig past;
+  ScribeConfig scribe;
 
   friend bool operator==(const NodeConfig&, const NodeConfig&) = default;
 };

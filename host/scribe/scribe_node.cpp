@@ -30,6 +30,9 @@ std::shared_ptr<spdlog::logger> logger() {
 ScribeNode::ScribeNode(pastry::PastryNode& pastry, net::Transport& transport, net::Clock& clock,
                        ScribeConfig config, std::uint64_t seed)
     : pastry_(pastry), transport_(transport), clock_(clock), config_(config), rng_(seed) {
+  // Publications are deduplicated by (publisher, sequence): a node that restarts must not
+  // reuse the sequences of its previous run, so each run starts at a random multiple of 2^32.
+  next_sequence_ = (rng_.next() & 0x7fffffff00000000ULL) | 1;
   pastry_.register_application(pastry::AppId::kScribe, this);
   transport_.set_handler(net::Channel::kScribe, this);
   tick_timer_ = clock_.schedule(net::jitter(rng_, config_.heartbeat_interval), [this] { tick(); });
@@ -85,6 +88,7 @@ void ScribeNode::join_tree(const Id& group) {
   Group& g = groups_[group];
   if (g.subscribing) return;
   g.subscribing = true;
+  logger()->debug("{}: subscribing to {}", pastry_.local().id.short_hex(), group.short_hex());
   pb::ScribeMessage m;
   set_id(m.mutable_subscribe()->mutable_group(), group);
   to_proto(pastry_.local(), m.mutable_subscribe()->mutable_child());
@@ -127,6 +131,8 @@ void ScribeNode::add_child(const Id& group, Group& g, const NodeHandle& child) {
         g.children.begin(), g.children.end(),
         [&](const NodeHandle& a, const NodeHandle& b) { return distance(a) < distance(b); });
     NodeHandle victim = *farthest;
+    logger()->debug("{}: {} children in {}; pushing {} down", pastry_.local().id.short_hex(),
+                    g.children.size(), group.short_hex(), victim.id.short_hex());
     g.children.erase(farthest);
     pb::ScribeMessage redirect;
     set_id(redirect.mutable_redirect()->mutable_group(), group);
@@ -377,7 +383,22 @@ void ScribeNode::deliver(const Id& key, ByteView payload, const pastry::RouteInf
   refuse(info.source, "a routed Scribe message of a kind that is not routed");
 }
 
-void ScribeNode::update(const NodeHandle& /*node*/, bool /*joined*/) {
+void ScribeNode::drop_child_everywhere(const Id& child) {
+  std::vector<Id> emptied;
+  for (auto& [group, g] : groups_) {
+    auto gone = std::remove_if(g.children.begin(), g.children.end(),
+                               [&](const NodeHandle& c) { return c.id == child; });
+    if (gone == g.children.end()) continue;
+    g.children.erase(gone, g.children.end());
+    if (g.children.empty()) emptied.push_back(group);
+  }
+  for (const auto& group : emptied) prune(group);
+}
+
+void ScribeNode::update(const NodeHandle& node, bool joined) {
+  // A failed or departed node is nobody's child any more (and no longer takes the children
+  // of a full parent that would be pushed down to it).
+  if (!joined) drop_child_everywhere(node.id);
   // A root that is no longer the closest node to its group subscribes to the new one.
   for (auto& [group, g] : groups_) {
     if (!g.root) continue;
@@ -415,6 +436,8 @@ void ScribeNode::on_message(const NodeHandle& from, ByteView payload) {
         send_unsubscribe(from, *group);
         return;
       }
+      logger()->debug("{}: in {} under {}", pastry_.local().id.short_hex(), group->short_hex(),
+                      from.id.short_hex());
       g.parent = from;
       g.root = false;
       g.parent_heard = clock_.now();
@@ -485,6 +508,8 @@ void ScribeNode::on_message(const NodeHandle& from, ByteView payload) {
         auto rtt = transport_.rtt(n);
         return rtt ? *rtt : Duration::max();
       };
+      logger()->debug("{}: redirected in {} by {}", pastry_.local().id.short_hex(),
+                      group->short_hex(), from.id.short_hex());
       NodeHandle next = *std::min_element(
           candidates->begin(), candidates->end(),
           [&](const NodeHandle& a, const NodeHandle& b) { return distance(a) < distance(b); });
@@ -538,6 +563,8 @@ void ScribeNode::on_message(const NodeHandle& from, ByteView payload) {
 }
 
 void ScribeNode::on_link_down(const NodeHandle& peer) {
+  // A child we cannot reach is gone (it resubscribes if it is alive: it lost the link too).
+  drop_child_everywhere(peer.id);
   std::vector<Id> orphaned;
   for (auto& [group, g] : groups_) {
     if (g.parent && g.parent->id == peer.id) orphaned.push_back(group);
@@ -607,6 +634,17 @@ std::optional<NodeHandle> ScribeNode::parent(const Id& group) const {
 std::vector<NodeHandle> ScribeNode::children(const Id& group) const {
   auto it = groups_.find(group);
   return it == groups_.end() ? std::vector<NodeHandle>() : it->second.children;
+}
+
+std::vector<GroupState> ScribeNode::groups() const {
+  std::vector<GroupState> out;
+  out.reserve(groups_.size());
+  for (const auto& [id, g] : groups_) {
+    out.push_back(GroupState{id, g.client != nullptr, g.root, g.parent, g.children});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const GroupState& a, const GroupState& b) { return a.group < b.group; });
+  return out;
 }
 
 }  // namespace post::scribe

@@ -27,6 +27,7 @@
 #include "host/core/result.h"
 #include "host/net/transport.h"
 #include "host/pastry/pastry_node.h"
+#include "host/scribe/scribe_config.h"
 
 namespace post::proto::scribe {
 class ScribeMessage;
@@ -36,24 +37,6 @@ namespace post::scribe {
 
 using net::Duration;
 using net::NodeHandle;
-
-struct ScribeConfig {
-  // Parents tell their children this often that they still forward the group.
-  Duration heartbeat_interval = std::chrono::seconds(10);
-  // A child that heard nothing from its parent this long subscribes again.
-  Duration parent_timeout = std::chrono::seconds(30);
-  // A subscription not acknowledged this long is sent again.
-  Duration subscribe_timeout = std::chrono::seconds(10);
-  // How many recent publications per group are remembered to drop duplicates.
-  std::size_t dedupe_window = 1024;
-  // Most children a node keeps per group; one more and it pushes its farthest child (by
-  // measured RTT) down to one of the others (the paper's bottleneck remover). 0: no limit.
-  std::size_t max_children = 64;
-  // An anycast not answered this long fails.
-  Duration anycast_timeout = std::chrono::seconds(30);
-  // An anycast that visited this many nodes gives up (a bound on its message size).
-  std::size_t max_anycast_visits = 4096;
-};
 
 struct ScribeStats {
   std::uint64_t delivered = 0;   // publications handed to local members
@@ -77,6 +60,15 @@ class ScribeClient {
 // Where an anycast ended: the member that accepted it.
 struct AnycastResult {
   NodeHandle member;
+};
+
+// This node's part in one group's tree.
+struct GroupState {
+  Id group;
+  bool member = false;  // a local client subscribed
+  bool root = false;
+  std::optional<NodeHandle> parent;  // absent at the root and while (re)subscribing
+  std::vector<NodeHandle> children;
 };
 
 class ScribeNode final : public pastry::Application, public net::MessageHandler {
@@ -107,6 +99,8 @@ class ScribeNode final : public pastry::Application, public net::MessageHandler 
   bool is_member(const Id& group) const;
   std::optional<NodeHandle> parent(const Id& group) const;
   std::vector<NodeHandle> children(const Id& group) const;
+  // Every group this node is in the tree of (or subscribing to), by id.
+  std::vector<GroupState> groups() const;
   const ScribeStats& stats() const { return stats_; }
 
   // ---- pastry::Application ----
@@ -143,6 +137,8 @@ class ScribeNode final : public pastry::Application, public net::MessageHandler 
   void disseminate(const Id& group, Group& g, const Id& publisher, std::uint64_t sequence,
                    ByteView payload);
   void prune(const Id& group);
+  // Removes `child` from every group's children (a failed node or a lost link).
+  void drop_child_everywhere(const Id& child);
   void tick();
   // One step of an anycast's depth-first search, at this node.
   void anycast_step(proto::scribe::ScribeMessage m);

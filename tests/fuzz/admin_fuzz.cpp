@@ -1,7 +1,8 @@
 // Bytes from an admin client, cut into reads like TCP segments, through the path postd's admin
 // endpoint takes: the frame decoder with the admin request limit, the request decoder and the
-// lookup key parser. The same bytes also go through the answer decoder postctl uses. Nothing
-// may crash, hang or read out of bounds, and whatever decodes must encode and decode again.
+// key, handle and group parsers. The same bytes also go through the answer decoder postctl
+// uses. Nothing may crash, hang or read out of bounds, and whatever decodes must encode and
+// decode again.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -24,6 +25,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       auto request = daemon::decode_admin_request(**body);
       if (!request.ok()) continue;
       if (request->has_lookup()) (void)daemon::parse_lookup_key(request->lookup());
+      if (request->has_get()) (void)daemon::parse_get_handle(request->get());
+      if (request->has_subscribe()) (void)daemon::parse_group(request->subscribe().group());
+      if (request->has_publish()) (void)daemon::parse_group(request->publish().group());
+      if (request->has_received()) (void)daemon::parse_group(request->received().group());
+      if (request->has_anycast()) (void)daemon::parse_group(request->anycast().group());
       auto again = daemon::decode_admin_request(wire::encode_message(*request));
       if (!again.ok() || again->kind_case() != request->kind_case() ||
           again->request_id() != request->request_id()) {

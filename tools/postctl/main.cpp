@@ -9,6 +9,8 @@
 //   lookup KEY    which node is responsible for KEY, and the hops to it
 //   put FILE      store FILE ('-': stdin) as a content-hash block; prints its handle
 //   get HANDLE    fetch a block; its payload goes to stdout (or --output FILE)
+//   subscribe GROUP / unsubscribe GROUP / publish GROUP MESSAGE / received GROUP /
+//   anycast GROUP MESSAGE / groups      Scribe groups (GROUP: a name, or an id with --id)
 //
 // docs/POSTCTL.md describes the output, the JSON keys and the exit codes.
 #include <algorithm>
@@ -39,6 +41,7 @@
 #include "host/daemon/proto/admin.pb.h"
 #include "host/net/errors.h"
 #include "host/past/block.h"
+#include "host/scribe/scribe_config.h"
 
 namespace {
 
@@ -386,6 +389,7 @@ void print_status(const admin::StatusReply& s, bool json) {
   const auto& p = s.pastry();
   const auto& t = s.transport();
   const auto& b = s.past();
+  const auto& c = s.scribe();
   constexpr std::size_t kCounterWidth = 20;  // both counter blocks line up
   if (json) {
     Json j{
@@ -444,6 +448,16 @@ void print_status(const admin::StatusReply& s, bool json) {
           {"handed_off", b.handed_off()},
           {"dropped", b.dropped()},
           {"messages_refused", b.messages_refused()}}},
+        {"scribe",
+         {{"groups", c.groups()},
+          {"memberships", c.memberships()},
+          {"delivered", c.delivered()},
+          {"duplicates", c.duplicates()},
+          {"forwarded", c.forwarded()},
+          {"resubscribed", c.resubscribed()},
+          {"anycast_steps", c.anycast_steps()},
+          {"redirected", c.redirected()},
+          {"messages_refused", c.messages_refused()}}},
     };
     print_json(j);
     return;
@@ -503,6 +517,17 @@ void print_status(const admin::StatusReply& s, bool json) {
                 {"fetched / handed off", n(b.maintenance_fetched()) + " / " + n(b.handed_off())},
                 {"dropped (moved)", n(b.dropped())},
                 {"messages refused", n(b.messages_refused())}},
+               "  ", kCounterWidth);
+  std::cout << "scribe\n";
+  print_fields(std::cout,
+               {{"groups", n(c.groups()) + " (member of " + n(c.memberships()) + ")"},
+                {"delivered", n(c.delivered())},
+                {"duplicates dropped", n(c.duplicates())},
+                {"forwarded", n(c.forwarded())},
+                {"resubscribed", n(c.resubscribed())},
+                {"anycast steps", n(c.anycast_steps())},
+                {"children pushed down", n(c.redirected())},
+                {"messages refused", n(c.messages_refused())}},
                "  ", kCounterWidth);
 }
 
@@ -681,6 +706,114 @@ bool print_get(const admin::GetReply& g, bool json, const std::string& output) {
   return static_cast<bool>(out);
 }
 
+// Payloads as text when they are printable, else as base64 (marked so).
+std::string payload_text(const std::string& payload) {
+  bool printable = std::all_of(payload.begin(), payload.end(), [](char ch) {
+    auto u = static_cast<unsigned char>(ch);
+    return u >= 0x20 && u != 0x7f;
+  });
+  if (printable) return payload;
+  return "base64:" + post::crypto::base64_encode(post::as_bytes(payload));
+}
+
+Json optional_node_json(bool has, const admin::Node& node) {
+  return has ? node_json(node) : Json(nullptr);
+}
+
+void print_subscribe(const admin::SubscribeReply& r, bool json) {
+  if (json) {
+    print_json(Json{{"group", id_hex(r.group())},
+                    {"root", r.root()},
+                    {"parent", optional_node_json(r.has_parent(), r.parent())}});
+    return;
+  }
+  std::cout << "subscribed to " << id_hex(r.group());
+  if (r.root()) {
+    std::cout << " (this node is the group's root)\n";
+  } else if (r.has_parent()) {
+    std::cout << " (parent " << short_id(r.parent().id()) << " at " << r.parent().address()
+              << ")\n";
+  } else {
+    std::cout << "\n";
+  }
+}
+
+void print_group_only(const std::string& verb, const std::string& group, bool json) {
+  if (json) {
+    print_json(Json{{"group", id_hex(group)}});
+    return;
+  }
+  std::cout << verb << " " << id_hex(group) << "\n";
+}
+
+void print_received(const admin::ReceivedReply& r, bool json) {
+  if (json) {
+    Json messages = Json::array();
+    for (const auto& m : r.messages()) {
+      messages.push_back(Json{{"index", m.index()},
+                              {"received_unix_ms", m.received_unix_ms()},
+                              {"anycast", m.anycast()},
+                              {"size", m.payload().size()},
+                              {"payload_base64", post::crypto::base64_encode(
+                                                     post::as_bytes(m.payload()))}});
+    }
+    print_json(Json{{"group", id_hex(r.group())},
+                    {"last_index", r.last_index()},
+                    {"discarded", r.discarded()},
+                    {"messages", std::move(messages)}});
+    return;
+  }
+  for (const auto& m : r.messages()) {
+    std::cout << m.index() << (m.anycast() ? " anycast " : " ") << payload_text(m.payload())
+              << "\n";
+  }
+  std::cerr << r.messages_size() << " message(s); last index " << r.last_index();
+  if (r.discarded() > 0) std::cerr << "; " << r.discarded() << " older ones discarded";
+  std::cerr << "\n";
+}
+
+void print_anycast(const admin::AnycastReply& r, bool json) {
+  if (json) {
+    print_json(Json{{"group", id_hex(r.group())}, {"member", node_json(r.member())}});
+    return;
+  }
+  std::cout << "accepted by " << id_hex(r.member().id()) << " at " << r.member().address()
+            << "\n";
+}
+
+void print_groups(const admin::GroupsReply& r, bool json) {
+  if (json) {
+    Json groups = Json::array();
+    for (const auto& g : r.groups()) {
+      Json children = Json::array();
+      for (const auto& c : g.children()) children.push_back(node_json(c));
+      groups.push_back(Json{{"group", id_hex(g.group())},
+                            {"name", g.name()},
+                            {"member", g.member()},
+                            {"root", g.root()},
+                            {"parent", optional_node_json(g.has_parent(), g.parent())},
+                            {"children", std::move(children)}});
+    }
+    print_json(Json{{"node_id", id_hex(r.self().id())},
+                    {"address", r.self().address()},
+                    {"groups", std::move(groups)}});
+    return;
+  }
+  std::cout << r.groups_size() << " group(s) at " << short_id(r.self().id()) << " ("
+            << r.self().address() << ")\n";
+  if (r.groups().empty()) return;
+  std::cout << "\n";
+  Table table({"GROUP", "NAME", "ROLE", "PARENT", "CHILDREN"}, {false, false, false, false, true});
+  for (const auto& g : r.groups()) {
+    std::string role = g.root() ? "root" : g.has_parent() ? "" : "joining";
+    if (g.member()) role += role.empty() ? "member" : "+member";
+    if (role.empty()) role = "forwarder";
+    table.add({short_id(g.group()), g.name(), role,
+               g.has_parent() ? short_id(g.parent().id()) : "-", n(g.children_size())});
+  }
+  table.print(std::cout);
+}
+
 // The whole of `path` ('-': stdin), or an error naming it.
 Result<std::string> read_input(const std::string& path) {
   std::ostringstream text;
@@ -732,7 +865,7 @@ int main(int argc, char** argv) {
   auto* timeout_opt =
       app.add_option("-t,--timeout", timeout_seconds,
                      "give up after this many seconds (connecting and answering; default 5, "
-                     "60 for put and get)")
+                     "60 for put, get, subscribe and anycast)")
           ->check(CLI::Range(0.001, 3600.0));
 
   auto* status_cmd = app.add_subcommand(
@@ -761,6 +894,50 @@ int main(int argc, char** argv) {
   std::string output_path;
   get_cmd->add_option("HANDLE", handle_text, "the block's handle: 64 hex characters")->required();
   get_cmd->add_option("-o,--output", output_path, "write the payload to this file instead");
+
+  // Scribe groups: each names its GROUP by name (hashed to the group id) or, with --id, by id.
+  std::string group_text;
+  bool group_is_id = false;
+  std::string message_text;
+  std::string message_path;
+  bool accept_anycast = false;
+  std::uint64_t after = 0;
+  auto add_group = [&](CLI::App* cmd) {
+    cmd->add_option("GROUP", group_text,
+                    "the group's name (its id is the SHA-256 of the name), or its id with --id")
+        ->required();
+    cmd->add_flag("--id", group_is_id, "GROUP is a 64-hex-character group id, not a name");
+  };
+  auto add_message = [&](CLI::App* cmd) {
+    auto* text = cmd->add_option("MESSAGE", message_text, "the message");
+    auto* file = cmd->add_option("-f,--file", message_path,
+                                 "send the contents of this file ('-': stdin) instead");
+    text->excludes(file);
+  };
+  auto* subscribe_cmd = app.add_subcommand(
+      "subscribe", "make this node a member of GROUP; what is published to the group is kept "
+                   "for `received` until postd stops");
+  add_group(subscribe_cmd);
+  subscribe_cmd->add_flag("--accept-anycast", accept_anycast,
+                          "also accept anycasts to the group (kept with the messages)");
+  auto* unsubscribe_cmd =
+      app.add_subcommand("unsubscribe", "stop being a member of GROUP (through this endpoint)");
+  add_group(unsubscribe_cmd);
+  auto* publish_cmd =
+      app.add_subcommand("publish", "send MESSAGE to every member of GROUP (at most 1 MiB)");
+  add_group(publish_cmd);
+  add_message(publish_cmd);
+  auto* received_cmd = app.add_subcommand(
+      "received", "the messages this node received for GROUP since it subscribed, oldest "
+                  "first: index and message (base64: when not printable)");
+  add_group(received_cmd);
+  received_cmd->add_option("--after", after, "only messages with a larger index");
+  auto* anycast_cmd = app.add_subcommand(
+      "anycast", "offer MESSAGE to GROUP's members one at a time until one accepts; prints it");
+  add_group(anycast_cmd);
+  add_message(anycast_cmd);
+  auto* groups_cmd = app.add_subcommand(
+      "groups", "the groups whose trees this node is in: role, parent, children");
   app.require_subcommand(1);
 
   try {
@@ -818,9 +995,66 @@ int main(int argc, char** argv) {
                   json);
     }
     request.mutable_get()->set_hex(handle_text);
+  } else if (groups_cmd->parsed()) {
+    command = "groups";
+    request.mutable_groups();
+  } else {
+    // A group command.
+    admin::GroupRef group;
+    if (group_is_id) {
+      if (auto id = post::Id::from_hex(group_text); !id.ok()) {
+        return fail(kExitUsage,
+                    "'" + group_text + "' is not a group id: expected 64 hex characters", json);
+      }
+      group.set_hex(group_text);
+    } else {
+      if (group_text.empty()) return fail(kExitUsage, "the group name is empty", json);
+      group.set_name(group_text);
+    }
+    std::string message;
+    if (publish_cmd->parsed() || anycast_cmd->parsed()) {
+      CLI::App* cmd = publish_cmd->parsed() ? publish_cmd : anycast_cmd;
+      if (cmd->get_option("MESSAGE")->count() == 0 && message_path.empty()) {
+        return fail(kExitUsage, "give the MESSAGE, or --file FILE", json);
+      }
+      if (!message_path.empty()) {
+        auto content = read_input(message_path);
+        if (!content.ok()) return fail(kExitUsage, content.error().message, json);
+        message = std::move(*content);
+      } else {
+        message = message_text;
+      }
+      if (message.size() > post::scribe::kMaxPayloadBytes) {
+        return fail(kExitUsage,
+                    "the message is " + std::to_string(message.size()) + " bytes; at most " +
+                        std::to_string(post::scribe::kMaxPayloadBytes),
+                    json);
+      }
+    }
+    if (subscribe_cmd->parsed()) {
+      command = "subscribe";
+      *request.mutable_subscribe()->mutable_group() = group;
+      request.mutable_subscribe()->set_accept_anycast(accept_anycast);
+    } else if (unsubscribe_cmd->parsed()) {
+      command = "unsubscribe";
+      *request.mutable_unsubscribe()->mutable_group() = group;
+    } else if (publish_cmd->parsed()) {
+      command = "publish";
+      *request.mutable_publish()->mutable_group() = group;
+      request.mutable_publish()->set_payload(std::move(message));
+    } else if (received_cmd->parsed()) {
+      command = "received";
+      *request.mutable_received()->mutable_group() = group;
+      request.mutable_received()->set_after(after);
+    } else if (anycast_cmd->parsed()) {
+      command = "anycast";
+      *request.mutable_anycast()->mutable_group() = group;
+      request.mutable_anycast()->set_payload(std::move(message));
+    }
   }
-  // Puts and gets wait for replicas across the network.
-  if ((command == "put" || command == "get") && timeout_opt->count() == 0) {
+  // Puts, gets, subscriptions and anycasts wait for other nodes across the network.
+  if ((command == "put" || command == "get" || command == "subscribe" || command == "anycast") &&
+      timeout_opt->count() == 0) {
     timeout_seconds = kDefaultStorageTimeoutSeconds;
   }
 
@@ -839,7 +1073,13 @@ int main(int argc, char** argv) {
                  (command == "peers" && response->has_peers()) ||
                  (command == "lookup" && response->has_lookup()) ||
                  (command == "put" && response->has_put()) ||
-                 (command == "get" && response->has_get());
+                 (command == "get" && response->has_get()) ||
+                 (command == "subscribe" && response->has_subscribe()) ||
+                 (command == "unsubscribe" && response->has_unsubscribe()) ||
+                 (command == "publish" && response->has_publish()) ||
+                 (command == "received" && response->has_received()) ||
+                 (command == "anycast" && response->has_anycast()) ||
+                 (command == "groups" && response->has_groups());
   if (!matches) {
     return fail(kExitNoAnswer,
                 "postd's admin endpoint at " + target->text + " answered " + command +
@@ -859,6 +1099,16 @@ int main(int argc, char** argv) {
                     false);
       }
       break;
+    case admin::AdminResponse::kSubscribe: print_subscribe(response->subscribe(), json); break;
+    case admin::AdminResponse::kUnsubscribe:
+      print_group_only("unsubscribed from", response->unsubscribe().group(), json);
+      break;
+    case admin::AdminResponse::kPublish:
+      print_group_only("published to", response->publish().group(), json);
+      break;
+    case admin::AdminResponse::kReceived: print_received(response->received(), json); break;
+    case admin::AdminResponse::kAnycast: print_anycast(response->anycast(), json); break;
+    case admin::AdminResponse::kGroups: print_groups(response->groups(), json); break;
     default: break;
   }
   std::cout.flush();

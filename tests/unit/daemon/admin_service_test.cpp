@@ -23,6 +23,7 @@ struct TestNode {
   std::unique_ptr<pastry::PastryNode> pastry;
   std::unique_ptr<past::MemoryBlockStore> store;
   std::unique_ptr<past::PastNode> past;
+  std::unique_ptr<scribe::ScribeNode> scribe;
 };
 
 // Two nodes: each block on both.
@@ -51,7 +52,8 @@ class AdminServiceTest : public ::testing::Test {
       return joined && first.pastry->leaf_set().size() == 1 &&
              second.pastry->leaf_set().size() == 1;
     }));
-    service.emplace(*second.pastry, *second.past, *second.store, *second.transport, clock,
+    service.emplace(*second.pastry, *second.past, *second.store, *second.scribe,
+                    *second.transport, clock,
                     AdminServiceInfo{"postd test", "acme", clock.now() - 5s});
   }
 
@@ -65,6 +67,8 @@ class AdminServiceTest : public ::testing::Test {
     n.store = std::make_unique<past::MemoryBlockStore>();
     n.past = std::make_unique<past::PastNode>(*n.pastry, *n.transport, clock, *n.store,
                                               two_replicas(), Bytes{}, seed);
+    n.scribe = std::make_unique<scribe::ScribeNode>(*n.pastry, *n.transport, clock,
+                                                    scribe::ScribeConfig{}, seed);
     return n;
   }
 
@@ -242,6 +246,88 @@ TEST_F(AdminServiceTest, APutLargerThanABlockIsRefused) {
   auto answer = ask(put);
   ASSERT_TRUE(answer.has_error());
   EXPECT_THAT(answer.error().message(), HasSubstr("one block holds at most"));
+}
+
+admin::AdminRequest group_request(const std::string& name) {
+  admin::AdminRequest r;
+  r.mutable_subscribe()->mutable_group()->set_name(name);
+  return r;
+}
+
+TEST_F(AdminServiceTest, ASubscribedEndpointReceivesWhatIsPublishedAndListsTheGroup) {
+  auto subscribed = ask(group_request("news"));
+  ASSERT_TRUE(subscribed.has_subscribe()) << subscribed.DebugString();
+  const Id group = Id::hash_of(as_bytes(std::string("news")));
+  EXPECT_EQ(subscribed.subscribe().group(), bytes_of(group));
+
+  // Published through the other node: it routes to the root, which sends it down the tree.
+  first.scribe->publish(group, Bytes{'h', 'i'});
+  admin::AdminRequest received;
+  received.mutable_received()->mutable_group()->set_hex(group.to_hex());
+  ASSERT_TRUE(testing::run_until(io, [&] {
+    return ask(received).received().messages_size() == 1;
+  }));
+  auto got = ask(received).received();
+  EXPECT_EQ(got.messages(0).payload(), "hi");
+  EXPECT_EQ(got.messages(0).index(), 1u);
+  EXPECT_EQ(got.last_index(), 1u);
+  received.mutable_received()->set_after(1);
+  EXPECT_EQ(ask(received).received().messages_size(), 0);
+
+  admin::AdminRequest publish;
+  publish.mutable_publish()->mutable_group()->set_name("news");
+  publish.mutable_publish()->set_payload("from the endpoint");
+  ASSERT_TRUE(ask(publish).has_publish());
+  ASSERT_TRUE(testing::run_until(io, [&] { return ask(received).received().messages_size() == 1; }));
+  EXPECT_EQ(ask(received).received().messages(0).payload(), "from the endpoint");
+
+  admin::AdminRequest groups;
+  groups.mutable_groups();
+  auto listed = ask(groups).groups();
+  ASSERT_EQ(listed.groups_size(), 1);
+  EXPECT_EQ(listed.groups(0).group(), bytes_of(group));
+  EXPECT_EQ(listed.groups(0).name(), "news");
+  EXPECT_TRUE(listed.groups(0).member());
+
+  auto status = ask([] {
+    admin::AdminRequest r;
+    r.mutable_status();
+    return r;
+  }());
+  EXPECT_EQ(status.status().scribe().memberships(), 1u);
+  EXPECT_EQ(status.status().scribe().delivered(), 2u);
+
+  admin::AdminRequest unsubscribe;
+  unsubscribe.mutable_unsubscribe()->mutable_group()->set_name("news");
+  EXPECT_TRUE(ask(unsubscribe).has_unsubscribe());
+  auto after = ask(received);
+  ASSERT_TRUE(after.has_error());
+  EXPECT_THAT(after.error().message(), HasSubstr("not subscribed"));
+}
+
+TEST_F(AdminServiceTest, BadGroupRequestsGetAnErrorSayingWhy) {
+  auto empty = ask(group_request(""));
+  ASSERT_TRUE(empty.has_error());
+  EXPECT_THAT(empty.error().message(), HasSubstr("empty"));
+
+  admin::AdminRequest bad_hex;
+  bad_hex.mutable_subscribe()->mutable_group()->set_hex("xyz");
+  auto answer = ask(bad_hex);
+  ASSERT_TRUE(answer.has_error());
+  EXPECT_THAT(answer.error().message(), HasSubstr("expected 64 hex characters"));
+
+  admin::AdminRequest unsubscribe;
+  unsubscribe.mutable_unsubscribe()->mutable_group()->set_name("never");
+  answer = ask(unsubscribe);
+  ASSERT_TRUE(answer.has_error());
+  EXPECT_THAT(answer.error().message(), HasSubstr("not subscribed to group 'never'"));
+
+  admin::AdminRequest big;
+  big.mutable_publish()->mutable_group()->set_name("news");
+  big.mutable_publish()->set_payload(std::string(scribe::kMaxPayloadBytes + 1, 'x'));
+  answer = ask(big);
+  ASSERT_TRUE(answer.has_error());
+  EXPECT_THAT(answer.error().message(), HasSubstr("at most"));
 }
 
 }  // namespace

@@ -176,6 +176,7 @@ TEST(NodeConfig, ExampleConfigLoads) {
   EXPECT_EQ(config->transport, TransportConfig{});
   EXPECT_EQ(config->pastry, PastryConfig{});
   EXPECT_EQ(config->past, PastConfig{});
+  EXPECT_EQ(config->scribe, ScribeConfig{});
   EXPECT_EQ(config->log.level, LogConfig{}.level);
 }
 
@@ -294,6 +295,24 @@ TEST(NodeConfig, PastryValuesOutsideTheirRangesAreRefused) {
   EXPECT_THAT(error_of(parse(minimal_with("pastry: {digit_bits: 0}\n"))),
               HasSubstr("pastry.digit_bits: expected an integer from 1 to 8, got \"0\""));
   EXPECT_THAT(error_of(parse(minimal_with("pastry: {digit_bits: 9}\n"))), HasSubstr("got \"9\""));
+}
+
+TEST(NodeConfig, ScribeSettingsAreReadAndCheckedAgainstEachOther) {
+  auto config = parse(minimal_with(
+      "scribe:\n  heartbeat_interval: 2s\n  parent_timeout: 7s\n  max_children: 3\n"));
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->scribe.heartbeat_interval, seconds(2));
+  EXPECT_EQ(config->scribe.parent_timeout, seconds(7));
+  EXPECT_EQ(config->scribe.max_children, 3u);
+  EXPECT_EQ(config->scribe.subscribe_timeout, ScribeConfig{}.subscribe_timeout);
+
+  EXPECT_EQ(error_of(parse(minimal_with("scribe:\n  heartbeat_interval: 5s\n  parent_timeout: 5s\n"))),
+            "node.yaml:9:19: scribe.parent_timeout: must be longer than heartbeat_interval (5s), "
+            "or children give up on parents that are alive");
+  EXPECT_THAT(error_of(parse(minimal_with("scribe: {fanout: 3}\n"))),
+              HasSubstr("scribe: unknown key"));
+  EXPECT_THAT(error_of(parse(minimal_with("scribe: {max_children: -1}\n"))),
+              HasSubstr("scribe.max_children: expected an integer from 0 to 100000"));
 }
 
 TEST(NodeConfig, UnknownLogLevelIsRefused) {

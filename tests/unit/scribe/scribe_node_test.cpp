@@ -105,6 +105,29 @@ class ScribeRing : public ::testing::Test {
     return live;
   }
 
+  // Rebuilds every node's Scribe layer with at most `limit` children per group (before
+  // anyone subscribes).
+  void limit_children(std::size_t limit) {
+    scribe_config_.max_children = limit;
+    for (SimNode n : ring_->members()) {
+      scribe_[n].reset();  // first: a ScribeNode unregisters itself from Pastry when it goes
+      scribe_[n] = std::make_unique<ScribeNode>(*ring_->node(n), ring_->network().transport(n),
+                                                ring_->network().clock(n), scribe_config_,
+                                                2000 + n);
+    }
+  }
+
+  // A node below the root with children, preferring one that is not a member itself.
+  std::optional<SimNode> forwarder() {
+    std::optional<SimNode> found;
+    for (SimNode n : ring_->members()) {
+      if (scribe_[n] && !scribe_[n]->children(group_).empty() && !scribe_[n]->is_root(group_)) {
+        if (!found || !scribe_[n]->is_member(group_)) found = n;
+      }
+    }
+    return found;
+  }
+
   // The node that is root of the group now.
   std::optional<SimNode> root() {
     for (SimNode n : ring_->members()) {
@@ -137,16 +160,9 @@ TEST_F(ScribeRing, EveryMemberGetsEachPublicationOnceAndNobodyElseDoes) {
 
 TEST_F(ScribeRing, TheTreeHealsWhenAForwarderFails) {
   subscribe_members(15);
-  // A node that forwards to children but is not a member itself (or, failing that, any
-  // member with children).
-  std::optional<SimNode> forwarder;
-  for (SimNode n : ring_->members()) {
-    if (!scribe_[n]->children(group_).empty() && !scribe_[n]->is_root(group_)) {
-      if (!forwarder || !scribe_[n]->is_member(group_)) forwarder = n;
-    }
-  }
-  ASSERT_TRUE(forwarder.has_value()) << "the tree has no interior node";
-  ring_->crash(*forwarder);
+  auto interior = forwarder();
+  ASSERT_TRUE(interior.has_value()) << "the tree has no interior node";
+  ring_->crash(*interior);
   ring_->run_for(scribe_config_.parent_timeout + 2 * scribe_config_.heartbeat_interval + 10s);
   EXPECT_EQ(publish_and_count("after the forwarder failed"), live_members());
 }
@@ -202,14 +218,7 @@ TEST_F(ScribeRing, AnycastToAGroupWithoutMembersFails) {
 }
 
 TEST_F(ScribeRing, ANodeWithTooManyChildrenPushesTheExtraDownAndEveryoneStillGetsAll) {
-  // Every subscribing node's configuration says two children at most; rebuild the nodes'
-  // Scribe layers with that limit before anyone subscribes.
-  scribe_config_.max_children = 2;
-  for (SimNode n : ring_->members()) {
-    scribe_[n].reset();  // first: a ScribeNode unregisters itself from Pastry when it goes
-    scribe_[n] = std::make_unique<ScribeNode>(*ring_->node(n), ring_->network().transport(n),
-                                              ring_->network().clock(n), scribe_config_, 2000 + n);
-  }
+  limit_children(2);
   subscribe_members(20);
   ring_->run_for(10s);
   std::uint64_t redirected = 0;
@@ -219,6 +228,35 @@ TEST_F(ScribeRing, ANodeWithTooManyChildrenPushesTheExtraDownAndEveryoneStillGet
   }
   EXPECT_GT(redirected, 0u);
   EXPECT_EQ(publish_and_count("through a narrow tree"), 20);
+}
+
+// A full parent must forget a child that failed: otherwise it keeps pushing newcomers down
+// to the dead node, and they never get back into the tree.
+TEST_F(ScribeRing, WithAChildrenLimitTheTreeHealsAfterAForwarderAndThenTheRootFail) {
+  limit_children(2);
+  subscribe_members(20);
+  const auto repair = scribe_config_.parent_timeout + 2 * scribe_config_.heartbeat_interval + 20s;
+  auto interior = forwarder();
+  ASSERT_TRUE(interior.has_value());
+  const Id interior_id = ring_->node(*interior)->local().id;
+  ring_->crash(*interior);
+  ring_->run_for(repair);
+  EXPECT_EQ(publish_and_count("after the forwarder failed"), live_members());
+  auto old_root = root();
+  ASSERT_TRUE(old_root.has_value());
+  const Id root_id = ring_->node(*old_root)->local().id;
+  ring_->crash(*old_root);
+  ring_->run_for(repair);
+  EXPECT_EQ(publish_and_count("after the root failed"), live_members());
+  for (SimNode n : ring_->members()) {
+    if (!scribe_[n]) continue;
+    auto children = scribe_[n]->children(group_);
+    EXPECT_LE(children.size(), 2u) << "node " << n;
+    for (const auto& c : children) {
+      EXPECT_NE(c.id, interior_id) << "node " << n << " still counts the failed forwarder";
+      EXPECT_NE(c.id, root_id) << "node " << n << " still counts the failed root";
+    }
+  }
 }
 
 }  // namespace
