@@ -114,6 +114,39 @@ void ScribeNode::send_unsubscribe(const NodeHandle& to, const Id& group) {
   send(to, m);
 }
 
+std::vector<Id> ScribeNode::child_path(const Group& g) const {
+  std::vector<Id> path = g.path;
+  path.push_back(pastry_.local().id);
+  return path;
+}
+
+void ScribeNode::lose_parent(Group& g) {
+  g.parent.reset();
+  g.path.clear();
+}
+
+namespace {
+
+bool on_path(const std::vector<Id>& path, const Id& node) {
+  return std::find(path.begin(), path.end(), node) != path.end();
+}
+
+// Reads a path from the wire; nullopt when an id is malformed or the path is absurdly long.
+template <typename Repeated>
+std::optional<std::vector<Id>> path_from_wire(const Repeated& nodes) {
+  constexpr int kMaxPath = 256;
+  if (nodes.size() > kMaxPath) return std::nullopt;
+  std::vector<Id> path;
+  for (const auto& bytes : nodes) {
+    auto id = id_from_wire(bytes);
+    if (!id) return std::nullopt;
+    path.push_back(*id);
+  }
+  return path;
+}
+
+}  // namespace
+
 void ScribeNode::add_child(const Id& group, Group& g, const NodeHandle& child) {
   if (std::none_of(g.children.begin(), g.children.end(),
                    [&](const NodeHandle& c) { return c.id == child.id; })) {
@@ -143,6 +176,7 @@ void ScribeNode::add_child(const Id& group, Group& g, const NodeHandle& child) {
   }
   pb::ScribeMessage ack;
   set_id(ack.mutable_subscribe_ack()->mutable_group(), group);
+  for (const Id& id : child_path(g)) set_id(ack.mutable_subscribe_ack()->add_path(), id);
   send(accepted, ack);
 }
 
@@ -325,6 +359,13 @@ bool ScribeNode::forward(const Id& key, Bytes& payload, NodeHandle& /*next*/) {
   if (!group || *group != key || !child) return true;  // the root refuses it
   if (child->id == pastry_.local().id) return true;      // our own subscription leaving
   Group& g = groups_[*group];
+  if (on_path(g.path, child->id)) {
+    // An ancestor of ours (it lost its own parent): taking it would close a loop. Let its
+    // subscription go on towards the root.
+    logger()->debug("{}: {} is above us in {}; passing its subscription on",
+                    pastry_.local().id.short_hex(), child->id.short_hex(), group->short_hex());
+    return true;
+  }
   bool was_in_tree = g.root || g.parent || g.subscribing;
   add_child(*group, g, *child);
   if (was_in_tree) return false;  // the tree already reaches here: the route ends
@@ -351,7 +392,7 @@ void ScribeNode::deliver(const Id& key, ByteView payload, const pastry::RouteInf
     }
     Group& g = groups_[*group];
     g.root = true;
-    g.parent.reset();
+    lose_parent(g);
     if (child->id != pastry_.local().id) add_child(*group, g, *child);
     in_tree_now(*group, g);
     return;
@@ -395,10 +436,9 @@ void ScribeNode::drop_child_everywhere(const Id& child) {
   for (const auto& group : emptied) prune(group);
 }
 
-void ScribeNode::update(const NodeHandle& node, bool joined) {
-  // A failed or departed node is nobody's child any more (and no longer takes the children
-  // of a full parent that would be pushed down to it).
-  if (!joined) drop_child_everywhere(node.id);
+void ScribeNode::update(const NodeHandle& /*node*/, bool /*joined*/) {
+  // (A node leaving the leaf set may be alive, only pushed out by closer ones: children are
+  // dropped on a broken link instead, see on_link_down.)
   // A root that is no longer the closest node to its group subscribes to the new one.
   for (auto& [group, g] : groups_) {
     if (!g.root) continue;
@@ -436,8 +476,16 @@ void ScribeNode::on_message(const NodeHandle& from, ByteView payload) {
         send_unsubscribe(from, *group);
         return;
       }
+      auto path = path_from_wire(m->subscribe_ack().path());
+      if (!path) return refuse(from, "an acknowledgement with a malformed path");
+      if (on_path(*path, pastry_.local().id)) {
+        // The would-be parent hangs below us: refuse it; the retry subscribes again.
+        send_unsubscribe(from, *group);
+        return;
+      }
       logger()->debug("{}: in {} under {}", pastry_.local().id.short_hex(), group->short_hex(),
                       from.id.short_hex());
+      g.path = std::move(*path);
       g.parent = from;
       g.root = false;
       g.parent_heard = clock_.now();
@@ -472,15 +520,33 @@ void ScribeNode::on_message(const NodeHandle& from, ByteView payload) {
       return;
     }
     case pb::ScribeMessage::kHeartbeat: {
-      for (const auto& bytes : m->heartbeat().groups()) {
-        auto group = id_from_wire(bytes);
-        if (!group) return refuse(from, "a heartbeat with a malformed group");
+      const auto& hb = m->heartbeat();
+      if (hb.paths_size() != hb.groups_size()) {
+        return refuse(from, "a heartbeat whose paths do not match its groups");
+      }
+      for (int i = 0; i < hb.groups_size(); ++i) {
+        auto group = id_from_wire(hb.groups(i));
+        auto path = path_from_wire(hb.paths(i).nodes());
+        if (!group || !path) return refuse(from, "a heartbeat with a malformed group or path");
         auto it = groups_.find(*group);
-        if (it != groups_.end() && it->second.parent && it->second.parent->id == from.id) {
-          it->second.parent_heard = clock_.now();
-        } else {
+        if (it == groups_.end() || !it->second.parent || it->second.parent->id != from.id) {
           send_unsubscribe(from, *group);
+          continue;
         }
+        Group& g = it->second;
+        if (on_path(*path, pastry_.local().id)) {
+          // We are our own ancestor: a loop formed (from a subscription that met stale
+          // state). Leave it and subscribe again through the overlay.
+          logger()->info("{}: loop in {} through {}; subscribing again",
+                         pastry_.local().id.short_hex(), group->short_hex(), from.id.short_hex());
+          send_unsubscribe(from, *group);
+          lose_parent(g);
+          ++stats_.resubscribed;
+          join_tree(*group);
+          continue;
+        }
+        g.path = std::move(*path);
+        g.parent_heard = clock_.now();
       }
       return;
     }
@@ -493,7 +559,7 @@ void ScribeNode::on_message(const NodeHandle& from, ByteView payload) {
       Group& g = it->second;
       // From our parent (or from the node we are subscribing through): go under a sibling.
       if (g.parent && g.parent->id != from.id) return;
-      g.parent.reset();
+      lose_parent(g);
       candidates->erase(std::remove_if(candidates->begin(), candidates->end(),
                                        [&](const NodeHandle& c) {
                                          return c.id == pastry_.local().id;
@@ -529,6 +595,7 @@ void ScribeNode::on_message(const NodeHandle& from, ByteView payload) {
         return refuse(from, "an adoption request for another node or without a valid group");
       }
       Group& g = groups_[*group];
+      if (on_path(g.path, child->id)) return;  // an ancestor: a loop. Its retry goes elsewhere.
       add_child(*group, g, *child);
       if (!g.root && !g.parent && !g.subscribing) join_tree(*group);  // we had left the tree
       return;
@@ -571,7 +638,7 @@ void ScribeNode::on_link_down(const NodeHandle& peer) {
   }
   for (const auto& group : orphaned) {
     Group& g = groups_[group];
-    g.parent.reset();
+    lose_parent(g);
     ++stats_.resubscribed;
     join_tree(group);
   }
@@ -579,7 +646,8 @@ void ScribeNode::on_link_down(const NodeHandle& peer) {
 
 void ScribeNode::tick() {
   tick_timer_ = clock_.schedule(net::jitter(rng_, config_.heartbeat_interval), [this] { tick(); });
-  // Heartbeats: one message per child, naming every group it is our child in.
+  // Heartbeats: one message per child, naming every group it is our child in, each with the
+  // child's path to the root.
   std::unordered_map<Id, std::pair<NodeHandle, std::vector<Id>>> per_child;
   std::vector<Id> orphaned;
   for (auto& [group, g] : groups_) {
@@ -594,14 +662,18 @@ void ScribeNode::tick() {
   }
   for (const auto& [id, entry] : per_child) {
     pb::ScribeMessage m;
-    for (const auto& group : entry.second) set_id(m.mutable_heartbeat()->add_groups(), group);
+    for (const auto& group : entry.second) {
+      set_id(m.mutable_heartbeat()->add_groups(), group);
+      auto* path = m.mutable_heartbeat()->add_paths();
+      for (const Id& node : child_path(groups_[group])) set_id(path->add_nodes(), node);
+    }
     send(entry.first, m);
   }
   for (const auto& group : orphaned) {
     Group& g = groups_[group];
     logger()->debug("{}: parent {} of {} silent; subscribing again", pastry_.local().id.short_hex(),
                     g.parent->to_string(), group.short_hex());
-    g.parent.reset();
+    lose_parent(g);
     ++stats_.resubscribed;
     join_tree(group);
   }

@@ -117,6 +117,9 @@ class ScribeNode final : public pastry::Application, public net::MessageHandler 
     ScribeClient* client = nullptr;
     std::function<void(Status)> on_subscribed;
     std::optional<NodeHandle> parent;
+    // Node ids from the root down to the parent (from the parent's ack and heartbeats); empty
+    // at the root and while not attached.
+    std::vector<Id> path;
     std::vector<NodeHandle> children;
     bool root = false;
     bool subscribing = false;
@@ -132,12 +135,17 @@ class ScribeNode final : public pastry::Application, public net::MessageHandler 
   // (Re)starts the timer that subscribes again when no acknowledgement comes in time.
   void arm_retry(const Id& group, Group& g);
   void send_unsubscribe(const NodeHandle& to, const Id& group);
+  // The path a child of ours has: ours, then us.
+  std::vector<Id> child_path(const Group& g) const;
+  // Forgets the parent (it failed, is silent, pushed us down or is in a loop with us).
+  static void lose_parent(Group& g);
   void add_child(const Id& group, Group& g, const NodeHandle& child);
   void in_tree_now(const Id& group, Group& g);
   void disseminate(const Id& group, Group& g, const Id& publisher, std::uint64_t sequence,
                    ByteView payload);
   void prune(const Id& group);
-  // Removes `child` from every group's children (a failed node or a lost link).
+  // Removes `child` from every group's children (its link broke: it failed, or it will
+  // resubscribe).
   void drop_child_everywhere(const Id& child);
   void tick();
   // One step of an anycast's depth-first search, at this node.

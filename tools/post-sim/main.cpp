@@ -4,8 +4,8 @@
 //   post-sim route --nodes N --lookups M [--fail F] [--repair-seconds S] [--seed X] [--json]
 //   post-sim past --nodes N --blocks B --fail-waves W --wave-fraction F [--repair-seconds S]
 //                 [--k K] [--seed X] [--json]
-//   post-sim scribe --nodes N --groups G --publishes P [--fail F] [--repair-seconds S]
-//                   [--seed X] [--json]
+//   post-sim scribe --nodes N --groups G --publishes P [--anycasts A] [--fail F]
+//                   [--repair-seconds S] [--seed X] [--json]
 //
 // `past`: N nodes with PAST (in-memory stores) take B inserts of random content-hash blocks;
 // then in each of W waves a share F of the live nodes crash at once and the rest repair for
@@ -173,7 +173,14 @@ nlohmann::ordered_json to_json(const ScribeReport& r) {
   j["mean_depth"] = r.mean_depth;
   j["max_children"] = r.max_children;
   j["mean_rdp"] = r.mean_rdp;
+  j["detached_before"] = r.detached_before;
   j["repair_seconds"] = r.repair_seconds;
+  j["roots_failed"] = r.roots_failed;
+  j["delivery_ratio_after"] = r.delivery_ratio_after;
+  j["anycasts"] = r.anycasts;
+  j["anycasts_found"] = r.anycasts_found;
+  j["anycasts_refused"] = r.anycasts_refused;
+  j["anycasts_refused_answered"] = r.anycasts_refused_answered;
   j["seconds"] = r.seconds;
   return j;
 }
@@ -185,17 +192,25 @@ void print_summary(const ScribeReport& r, const ScribeScenarioOptions& o) {
   std::printf("  subscribe     %zu not acknowledged\n", r.subscribe_failures);
   std::printf("  delivery      %.4f of expected deliveries, %zu duplicates\n", r.delivery_ratio,
               r.duplicates);
-  std::printf("  trees         mean depth %.2f, max children %zu\n", r.mean_depth,
-              r.max_children);
+  std::printf("  trees         mean depth %.2f, max children %zu, %zu memberships detached\n",
+              r.mean_depth, r.max_children, r.detached_before);
   std::printf("  delay         mean RDP %.2f (tree path / direct from the root)\n", r.mean_rdp);
+  std::printf("  anycast       %zu of %zu found an accepting member; %zu of %zu with none "
+              "accepting answered so\n",
+              r.anycasts_found, r.anycasts, r.anycasts_refused_answered, r.anycasts_refused);
   if (r.crashed > 0) {
     if (r.repair_seconds >= 0) {
-      std::printf("  repair        %zu crashed; every live member reached again after %.1f s\n",
-                  r.crashed, r.repair_seconds);
+      std::printf("  repair        %zu crashed (roots of %zu groups); every live member attached "
+                  "again after %.1f s\n",
+                  r.crashed, r.roots_failed, r.repair_seconds);
     } else {
-      std::printf("  repair        %zu crashed; delivery still %.4f after %.0f s\n", r.crashed,
-                  r.delivery_ratio_after, net::to_seconds(o.repair));
+      std::printf("  repair        %zu crashed (roots of %zu groups); %zu memberships still "
+                  "detached after %.0f s\n",
+                  r.crashed, r.roots_failed, r.detached_after, net::to_seconds(o.repair));
+      for (const auto& e : r.detached_examples) std::printf("                %s\n", e.c_str());
     }
+    std::printf("  after repair  %.4f of live members reached by one publication per group\n",
+                r.delivery_ratio_after);
   }
   std::printf("  wall time     %.2f s\n", r.seconds);
 }
@@ -293,6 +308,10 @@ int main(int argc, char** argv) {
       ->default_val(100);
   scribe_cmd->add_option("--publishes", scribe_options.publishes, "publications to random groups")
       ->default_val(100);
+  scribe_cmd
+      ->add_option("--anycasts", scribe_options.anycasts,
+                   "anycasts with an accepting member, and as many with none accepting")
+      ->default_val(20);
   scribe_cmd->add_option("--fail", scribe_options.fail_fraction, "share of nodes crashed at once")
       ->default_val(0.0)
       ->check(CLI::Range(0.0, 1.0));

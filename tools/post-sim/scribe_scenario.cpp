@@ -8,15 +8,23 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "host/scribe/errors.h"
+
 namespace post::sim {
 namespace {
+
+using namespace std::chrono_literals;
 
 double wall_seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Counts deliveries per (group, publication) at one member.
+// Counts deliveries per (group, publication) at one member; accepts anycasts to `accepting`.
 struct Member : scribe::ScribeClient {
+  bool accept_anycast(const Id& group, ByteView /*payload*/) override {
+    return accepting.contains(group);
+  }
+  std::set<Id> accepting;
   void deliver(const Id& group, ByteView payload) override {
     std::string key(payload.begin(), payload.end());
     ++(*counts)[{group, key}];
@@ -92,6 +100,7 @@ ScribeReport run_scribe_scenario(const ScribeScenarioOptions& options) {
   const SimNetwork& net = ring->network();
   double depth_sum = 0, rdp_sum = 0;
   std::size_t depth_samples = 0, rdp_samples = 0;
+  std::unordered_map<Id, SimNode> roots;
   for (const auto& group : groups) {
     for (SimNode m : group_members[group]) {
       SimNode at = m;
@@ -107,6 +116,7 @@ ScribeReport run_scribe_scenario(const ScribeScenarioOptions& options) {
         ++depth;
       }
       if (!scribes[at] || !scribes[at]->is_root(group)) continue;  // not attached (yet)
+      roots[group] = at;
       depth_sum += depth;
       ++depth_samples;
       Duration direct = net.latency(at, m);
@@ -123,6 +133,53 @@ ScribeReport run_scribe_scenario(const ScribeScenarioOptions& options) {
   }
   report.mean_depth = depth_samples ? depth_sum / static_cast<double>(depth_samples) : 0;
   report.mean_rdp = rdp_samples ? rdp_sum / static_cast<double>(rdp_samples) : 0;
+
+  // Memberships whose member is not attached: its chain of parents does not reach, through
+  // live nodes that each list the child below them, the live node closest to the group (the
+  // root publications are routed to).
+  auto count_detached = [&](std::vector<std::string>* why = nullptr) {
+    const RingOracle oracle = ring->oracle();
+    std::size_t detached = 0;
+    for (const auto& group : groups) {
+      auto root = net.find(oracle.closest(group));
+      for (SimNode m : group_members[group]) {
+        if (!scribes[m]) continue;  // crashed
+        SimNode at = m;
+        bool attached = false;
+        std::string trail;
+        auto name = [&](SimNode n) { return ring->node(n)->local().id.short_hex(); };
+        for (int hops = 0; hops < 64; ++hops) {
+          trail += " " + name(at);
+          if (scribes[at]->is_root(group)) {
+            attached = root && at == *root;
+            trail += attached ? " (root)" : " (a root, not the closest node " +
+                                                oracle.closest(group).id.short_hex() + ")";
+            break;
+          }
+          auto parent = scribes[at]->parent(group);
+          auto p = parent ? net.find(*parent) : std::nullopt;
+          if (!p || !scribes[*p]) {
+            trail += parent ? " -> crashed " + parent->id.short_hex() : " (no parent)";
+            break;
+          }
+          auto children = scribes[*p]->children(group);
+          const Id& child_id = ring->node(at)->local().id;
+          if (std::none_of(children.begin(), children.end(),
+                           [&](const NodeHandle& c) { return c.id == child_id; })) {
+            trail += " -> " + name(*p) + ", which does not list it";
+            break;
+          }
+          at = *p;
+        }
+        if (!attached) {
+          ++detached;
+          if (why && why->size() < 10) why->push_back("group " + group.short_hex() + ":" + trail);
+        }
+      }
+    }
+    return detached;
+  };
+  report.detached_before = count_detached(&report.detached_examples);
 
   // Publications to random groups from random nodes; delivery counted at the members.
   auto publish_round = [&](std::size_t count, const std::string& tag) {
@@ -149,21 +206,85 @@ ScribeReport run_scribe_scenario(const ScribeScenarioOptions& options) {
   phase("publishing");
   report.delivery_ratio = publish_round(options.publishes, "p");
 
+  // Anycasts, answered before the next starts.
+  auto anycast = [&](const Id& group) -> std::optional<Result<scribe::AnycastResult>> {
+    auto live = ring->members();
+    std::optional<Result<scribe::AnycastResult>> answer;
+    Bytes payload{'a', 'n', 'y'};
+    scribes[live[rng.uniform(live.size())]]->anycast(
+        group, payload, [&answer](Result<scribe::AnycastResult> r) { answer = std::move(r); });
+    const Time asked = ring->network().now();
+    while (!answer && ring->network().now() - asked < options.scribe.anycast_timeout + 1s) {
+      ring->run_for(std::chrono::milliseconds(100));
+    }
+    return answer;
+  };
+  std::vector<Id> small_groups;
+  for (const auto& group : groups) {
+    if (group_members[group].size() <= kSmallGroup) small_groups.push_back(group);
+  }
+  if (options.anycasts > 0) phase("anycasting");
+  for (std::size_t i = 0; i < options.anycasts; ++i) {
+    const Id& group = groups[rng.uniform(groups.size())];
+    auto& gm = group_members[group];
+    std::set<Id> accepting_ids;
+    std::vector<SimNode> accepting;
+    std::size_t takers = gm.size() <= kSmallGroup ? 1 : std::max<std::size_t>(1, gm.size() / 20);
+    for (std::size_t t = 0; t < takers; ++t) accepting.push_back(gm[rng.uniform(gm.size())]);
+    for (SimNode n : accepting) {
+      clients[n]->accepting.insert(group);
+      accepting_ids.insert(ring->node(n)->local().id);
+    }
+    ++report.anycasts;
+    auto answer = anycast(group);
+    if (answer && answer->ok() && accepting_ids.contains((*answer)->member.id)) {
+      ++report.anycasts_found;
+    }
+    for (SimNode n : accepting) clients[n]->accepting.erase(group);
+    if (small_groups.empty()) continue;
+    ++report.anycasts_refused;
+    answer = anycast(small_groups[rng.uniform(small_groups.size())]);
+    if (answer && !answer->ok() && answer->error().code == scribe::ScribeErrc::kNoMemberAccepted) {
+      ++report.anycasts_refused_answered;
+    }
+  }
+
   if (options.fail_fraction > 0) {
     phase("failing and repairing");
     report.crashed = ring->crash_random(options.fail_fraction).size();
+    for (const auto& [group, root] : roots) report.roots_failed += scribes[root] ? 0 : 1;
     const Time crashed_at = ring->network().now();
-    // Probe rounds until every live member gets every probe, or the repair time is over.
-    std::size_t round = 0;
+    // Repaired when every live member is attached again (checked every 2 virtual seconds).
     while (ring->network().now() - crashed_at < options.repair) {
-      double ratio = publish_round(std::min<std::size_t>(options.publishes, 50),
-                                   "r" + std::to_string(round++) + "-");
-      report.delivery_ratio_after = ratio;
-      if (ratio >= 1.0) {
+      ring->run_for(std::chrono::seconds(2));
+      report.detached_examples.clear();
+      report.detached_after = count_detached(&report.detached_examples);
+      if (report.detached_after == 0) {
         report.repair_seconds = net::to_seconds(ring->network().now() - crashed_at);
         break;
       }
     }
+    // Then one publication to every group, so groups whose root failed are certainly among
+    // those checked.
+    phase("publishing to every group");
+    std::size_t expected = 0, delivered = 0;
+    auto live = ring->members();
+    for (const auto& group : groups) {
+      std::string text = "after-" + group.short_hex();
+      scribes[live[rng.uniform(live.size())]]->publish(group, Bytes(text.begin(), text.end()));
+      ring->run_for(std::chrono::milliseconds(20));
+    }
+    ring->run_for(std::chrono::seconds(5));
+    for (const auto& group : groups) {
+      std::string text = "after-" + group.short_hex();
+      for (SimNode m : group_members[group]) {
+        if (!scribes[m]) continue;
+        ++expected;
+        delivered += clients[m]->mine.count({group, text}) ? 1 : 0;
+      }
+    }
+    report.delivery_ratio_after =
+        expected ? static_cast<double>(delivered) / static_cast<double>(expected) : 1.0;
   }
   report.duplicates = duplicates;  // deliveries to a member beyond the first
   (void)joins;
