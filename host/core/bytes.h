@@ -26,7 +26,8 @@ inline Bytes to_bytes(std::string_view s) {
 
 // Copies `b` into a std::string (protobuf `bytes` fields are strings).
 inline std::string to_string(ByteView b) {
-  return std::string(b.begin(), b.end());
+  // Through char pointers, so the copy is one memcpy rather than a byte-by-byte conversion.
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
 }
 
 // Appends `data` to `out`.
