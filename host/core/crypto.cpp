@@ -469,6 +469,113 @@ Result<Bytes> aes_gcm_decrypt(ByteView key, ByteView nonce, ByteView ciphertext_
   });
 }
 
+// ---- AES-256-GCM in pieces -----------------------------------------------------------------
+
+namespace {
+
+// The checks both stream kinds make before keying a cipher.
+Status check_gcm_parameters(ByteView key, ByteView nonce) {
+  if (key.size() != kAesKeyBytes) {
+    return make_error(CoreErrc::kBadKey, size_error("AES-256 key", kAesKeyBytes, key.size()));
+  }
+  if (nonce.size() != kGcmNonceBytes) {
+    return make_error(CoreErrc::kBadLength, size_error("GCM nonce", kGcmNonceBytes, nonce.size()));
+  }
+  return ok_status();
+}
+
+// Keys `gcm` and feeds it the associated data; the shared part of both start() functions.
+template <class Gcm>
+Status key_gcm(Gcm& gcm, ByteView key, ByteView nonce, ByteView associated_data) {
+  POST_TRY(check_gcm_parameters(key, nonce));
+  return guarded("AES-256-GCM start", [&]() -> Status {
+    gcm.SetKeyWithIV(key.data(), key.size(), nonce.data(), nonce.size());
+    if (!associated_data.empty()) gcm.Update(associated_data.data(), associated_data.size());
+    return ok_status();
+  });
+}
+
+// One step of either stream: the size and state checks, then `gcm` over `in` into `out`.
+template <class Gcm>
+Status gcm_process(Gcm& gcm, bool finished, ByteView in, std::span<std::uint8_t> out) {
+  if (finished) return make_error(CoreErrc::kCryptoFailure, "AES-256-GCM stream already finished");
+  if (out.size() != in.size()) {
+    return make_error(CoreErrc::kBadLength, "AES-256-GCM output of " + std::to_string(out.size()) +
+                                                " bytes for an input of " +
+                                                std::to_string(in.size()));
+  }
+  if (in.empty()) return ok_status();
+  return guarded("AES-256-GCM update", [&]() -> Status {
+    gcm.ProcessData(out.data(), in.data(), in.size());
+    return ok_status();
+  });
+}
+
+}  // namespace
+
+struct GcmEncryptor::Impl {
+  CryptoPP::GCM<CryptoPP::AES>::Encryption gcm;
+  bool finished = false;
+};
+
+GcmEncryptor::GcmEncryptor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+GcmEncryptor::~GcmEncryptor() = default;
+GcmEncryptor::GcmEncryptor(GcmEncryptor&&) noexcept = default;
+GcmEncryptor& GcmEncryptor::operator=(GcmEncryptor&&) noexcept = default;
+
+Result<GcmEncryptor> GcmEncryptor::start(ByteView key, ByteView nonce, ByteView associated_data) {
+  auto impl = std::make_unique<Impl>();
+  POST_TRY(key_gcm(impl->gcm, key, nonce, associated_data));
+  return GcmEncryptor(std::move(impl));
+}
+
+Status GcmEncryptor::update(ByteView plaintext, std::span<std::uint8_t> out) {
+  return gcm_process(impl_->gcm, impl_->finished, plaintext, out);
+}
+
+Result<std::array<std::uint8_t, kGcmTagBytes>> GcmEncryptor::finish() {
+  if (impl_->finished) {
+    return make_error(CoreErrc::kCryptoFailure, "AES-256-GCM stream already finished");
+  }
+  impl_->finished = true;
+  return guarded("AES-256-GCM finish", [&]() -> Result<std::array<std::uint8_t, kGcmTagBytes>> {
+    std::array<std::uint8_t, kGcmTagBytes> tag{};
+    impl_->gcm.TruncatedFinal(tag.data(), tag.size());
+    return tag;
+  });
+}
+
+struct GcmDecryptor::Impl {
+  CryptoPP::GCM<CryptoPP::AES>::Decryption gcm;
+  bool finished = false;
+};
+
+GcmDecryptor::GcmDecryptor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+GcmDecryptor::~GcmDecryptor() = default;
+GcmDecryptor::GcmDecryptor(GcmDecryptor&&) noexcept = default;
+GcmDecryptor& GcmDecryptor::operator=(GcmDecryptor&&) noexcept = default;
+
+Result<GcmDecryptor> GcmDecryptor::start(ByteView key, ByteView nonce, ByteView associated_data) {
+  auto impl = std::make_unique<Impl>();
+  POST_TRY(key_gcm(impl->gcm, key, nonce, associated_data));
+  return GcmDecryptor(std::move(impl));
+}
+
+Status GcmDecryptor::update(ByteView ciphertext, std::span<std::uint8_t> out) {
+  return gcm_process(impl_->gcm, impl_->finished, ciphertext, out);
+}
+
+bool GcmDecryptor::finish(ByteView tag) {
+  if (impl_->finished) return false;
+  impl_->finished = true;
+  if (tag.size() != kGcmTagBytes) return false;
+  try {
+    return impl_->gcm.TruncatedVerify(tag.data(), tag.size());
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 // ---- text encoding ------------------------------------------------------------------------
 
 std::string base64_encode(ByteView data) {

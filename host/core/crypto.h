@@ -128,6 +128,60 @@ Result<Bytes> aes_gcm_encrypt(ByteView key, ByteView nonce, ByteView plaintext,
 Result<Bytes> aes_gcm_decrypt(ByteView key, ByteView nonce, ByteView ciphertext_and_tag,
                               ByteView associated_data = {});
 
+// ---- AES-256-GCM in pieces -----------------------------------------------------------------
+
+// AES-256-GCM over a message that is processed in pieces, into buffers the caller owns: for a
+// message assembled from parts that should not be concatenated first, and for ciphertext
+// decrypted straight into its destination. The ciphertext and tag are those aes_gcm_encrypt
+// gives for the concatenated pieces, so either side may use either form.
+class GcmEncryptor {
+ public:
+  // Starts a message under `key` (32 bytes, else kBadKey) and `nonce` (12 bytes, else
+  // kBadLength), authenticating `associated_data` as well.
+  static Result<GcmEncryptor> start(ByteView key, ByteView nonce, ByteView associated_data = {});
+  ~GcmEncryptor();
+  GcmEncryptor(GcmEncryptor&&) noexcept;
+  GcmEncryptor& operator=(GcmEncryptor&&) noexcept;
+
+  // Encrypts the next piece of plaintext into `out`, which must be exactly as long (kBadLength)
+  // and must not overlap `plaintext` unless it is the same memory. After finish(), refuses with
+  // kCryptoFailure.
+  Status update(ByteView plaintext, std::span<std::uint8_t> out);
+  // The 16-byte tag over everything encrypted; the message is then over (a second call gives
+  // kCryptoFailure).
+  Result<std::array<std::uint8_t, kGcmTagBytes>> finish();
+
+ private:
+  struct Impl;
+  explicit GcmEncryptor(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The inverse of GcmEncryptor. update() hands out plaintext before the tag is checked: those
+// bytes are unauthenticated until finish() returns true, and the caller must not act on them,
+// show them or pass them on before that, and must discard them when it returns false.
+class GcmDecryptor {
+ public:
+  // As GcmEncryptor::start.
+  static Result<GcmDecryptor> start(ByteView key, ByteView nonce, ByteView associated_data = {});
+  ~GcmDecryptor();
+  GcmDecryptor(GcmDecryptor&&) noexcept;
+  GcmDecryptor& operator=(GcmDecryptor&&) noexcept;
+
+  // Decrypts the next piece of ciphertext (without the tag) into `out`, which must be exactly
+  // as long (kBadLength). After finish(), refuses with kCryptoFailure.
+  Status update(ByteView ciphertext, std::span<std::uint8_t> out);
+  // True only when `tag` (16 bytes) authenticates everything given to update() and the
+  // associated data; the message is then over. A tag of another size, or a second call,
+  // gives false.
+  bool finish(ByteView tag);
+
+ private:
+  struct Impl;
+  explicit GcmDecryptor(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 // ---- text encoding ------------------------------------------------------------------------
 
 // Standard base64 (RFC 4648, with padding, no line breaks).

@@ -1,0 +1,35 @@
+#include "host/post/errors.h"
+
+#include <string>
+
+namespace post::services {
+namespace {
+
+class PostCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "post"; }
+  std::string message(int value) const override {
+    switch (static_cast<PostErrc>(value)) {
+      case PostErrc::kBadOptions: return "invalid secure store options";
+      case PostErrc::kTooLarge: return "object larger than the size limit";
+      case PostErrc::kWrongBlockKind: return "handle does not name a content-hash block";
+      case PostErrc::kDecryptFailed: return "block does not decrypt under the key";
+      case PostErrc::kKeyMismatch: return "decrypted content does not hash to its key";
+      case PostErrc::kUnknownSalt: return "content salted with a salt this node does not hold";
+      case PostErrc::kMalformedPiece: return "malformed piece";
+      case PostErrc::kUnknownPieceKind: return "piece of a kind this version does not know";
+      case PostErrc::kMalformedManifest: return "malformed manifest";
+      case PostErrc::kChunkMismatch: return "chunk does not match its manifest";
+    }
+    return "unknown post error " + std::to_string(value);
+  }
+};
+
+}  // namespace
+
+const std::error_category& post_category() {
+  static const PostCategory category;
+  return category;
+}
+
+}  // namespace post::services

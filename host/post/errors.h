@@ -1,0 +1,40 @@
+// Error codes of host/post: the secure store (sealing, opening and checking pieces and
+// manifests, storing and fetching objects). Errors of the PAST layer underneath (an insert
+// refused, a block not found) reach callers with their own PastErrc code.
+#pragma once
+
+#include <system_error>
+
+#include "host/core/errors.h"
+
+namespace post::services {
+
+// Never renumber; add new codes at the end.
+enum class PostErrc {
+  kBadOptions = 1,     // a padding size or salt outside its bounds
+  kTooLarge,           // an object over kMaxObjectBytes
+  kWrongBlockKind,     // the handle names a block that is not a content-hash block
+  kDecryptFailed,      // the GCM tag does not verify: tampered, wrong key or wrong block
+  kKeyMismatch,        // authentic under the key, but the plaintext does not hash to it
+  kUnknownSalt,        // salted, and this node holds no organisation salt
+  kMalformedPiece,     // a piece's header or layout is not valid
+  kUnknownPieceKind,   // a piece of a kind this version does not know
+  kMalformedManifest,  // a manifest out of its bounds or inconsistent
+  kChunkMismatch,      // a chunk is not what its manifest says (kind or size)
+};
+
+// The highest value: codes above it came from a newer version.
+inline constexpr PostErrc kLastPostErrc = PostErrc::kChunkMismatch;
+
+const std::error_category& post_category();
+
+inline std::error_code make_error_code(PostErrc e) {
+  return {static_cast<int>(e), post_category()};
+}
+
+using post::make_error;
+
+}  // namespace post::services
+
+template <>
+struct std::is_error_code_enum<post::services::PostErrc> : std::true_type {};
