@@ -41,6 +41,61 @@ Error bad_certificate(const std::string& why) {
   return make_error(CoreErrc::kBadCertificate, why);
 }
 
+Status check_issuer(const std::string& ca_key_id, const CaCertificate& ca) {
+  Bytes ca_id = ca.key_id();
+  if (!constant_time_equal(as_bytes(ca_key_id), ca_id)) {
+    return make_error(CoreErrc::kWrongCa, "issued by CA key " +
+                                              to_hex(as_bytes(ca_key_id)).substr(0, 16) +
+                                              ", expected " + to_hex(ca_id).substr(0, 16));
+  }
+  return ok_status();
+}
+
+Status check_validity(std::int64_t not_before, std::int64_t not_after, std::int64_t now) {
+  if (now < not_before || now >= not_after) {
+    return make_error(CoreErrc::kCertificateExpired,
+                      "valid from " + std::to_string(not_before) + " to " +
+                          std::to_string(not_after) + ", now is " + std::to_string(now));
+  }
+  return ok_status();
+}
+
+std::uint64_t random_serial() {
+  std::uint64_t serial = 0;
+  crypto::random_bytes(std::span(reinterpret_cast<std::uint8_t*>(&serial), sizeof serial));
+  return serial;
+}
+
+// Why `email` is not an address of the form local@domain, or "".
+std::string email_problem(const std::string& email) {
+  if (email.empty() || email.size() > kMaxEmailBytes) {
+    return "the email address must be 1 to " + std::to_string(kMaxEmailBytes) + " bytes";
+  }
+  auto at = email.find('@');
+  if (at == 0 || at == std::string::npos || at + 1 >= email.size() ||
+      email.find('@', at + 1) != std::string::npos) {
+    return "'" + email + "' is not an email address (local@domain)";
+  }
+  for (char c : email) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f || c == '<' || c == '>' || c == ',') {
+      return "the email address '" + email + "' holds a space, control or <>, character";
+    }
+  }
+  return "";
+}
+
+std::string name_problem(const std::string& name) {
+  if (name.empty() || name.size() > kMaxUserNameBytes) {
+    return "the user's name must be 1 to " + std::to_string(kMaxUserNameBytes) + " bytes";
+  }
+  for (char c : name) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return "the user's name holds a control character";
+  }
+  return "";
+}
+
 std::string errno_text() {
   return std::strerror(errno);
 }
@@ -101,8 +156,7 @@ Result<NodeCertificate> issue_node_certificate(const CaKey& ca, const Id& node_i
   if (not_after <= not_before) {
     return make_error(CoreErrc::kBadCertificate, "validity ends before it starts");
   }
-  std::uint64_t serial = 0;
-  crypto::random_bytes(std::span(reinterpret_cast<std::uint8_t*>(&serial), sizeof serial));
+  std::uint64_t serial = random_serial();
   proto::NodeCertificateBody body;
   body.set_version(1);
   body.set_node_id(to_string(node_id.view()));
@@ -135,12 +189,7 @@ Result<NodeCertificate> verify_node_certificate(ByteView encoded, const CaCertif
   if (body.version() != 1) {
     return bad_certificate("unknown node certificate version " + std::to_string(body.version()));
   }
-  Bytes ca_id = ca.key_id();
-  if (!constant_time_equal(as_bytes(body.ca_key_id()), ca_id)) {
-    return make_error(CoreErrc::kWrongCa, "issued by CA key " +
-                                              to_hex(as_bytes(body.ca_key_id())).substr(0, 16) +
-                                              ", expected " + to_hex(ca_id).substr(0, 16));
-  }
+  POST_TRY(check_issuer(body.ca_key_id(), ca));
   if (!crypto::verify(ca.public_key, signed_bytes(proto::SignedCertificate::NODE, cert.body()),
                       as_bytes(cert.signature()))) {
     return make_error(CoreErrc::kBadSignature, "node certificate signature does not verify");
@@ -150,14 +199,79 @@ Result<NodeCertificate> verify_node_certificate(ByteView encoded, const CaCertif
   if (body.public_key().size() != crypto::kEd25519PublicKeyBytes) {
     return bad_certificate("node public key is not 32 bytes");
   }
-  if (now < body.not_before() || now >= body.not_after()) {
-    return make_error(CoreErrc::kCertificateExpired,
-                      "valid from " + std::to_string(body.not_before()) + " to " +
-                          std::to_string(body.not_after()) + ", now is " + std::to_string(now));
-  }
+  POST_TRY(check_validity(body.not_before(), body.not_after(), now));
   return NodeCertificate{*node_id,
                          to_bytes(body.public_key()),
                          body.ring(),
+                         body.not_before(),
+                         body.not_after(),
+                         body.serial(),
+                         to_bytes(body.ca_key_id()),
+                         Bytes(encoded.begin(), encoded.end())};
+}
+
+Result<UserCertificate> issue_user_certificate(const CaKey& ca, std::string name,
+                                               std::string email, ByteView signing_key,
+                                               ByteView agreement_key, std::int64_t not_before,
+                                               std::int64_t not_after) {
+  if (signing_key.size() != crypto::kEd25519PublicKeyBytes ||
+      agreement_key.size() != crypto::kX25519KeyBytes) {
+    return make_error(CoreErrc::kBadKey, "a user's public keys are 32 bytes each");
+  }
+  if (auto why = name_problem(name); !why.empty()) return bad_certificate(why);
+  if (auto why = email_problem(email); !why.empty()) return bad_certificate(why);
+  if (not_after <= not_before) return bad_certificate("validity ends before it starts");
+  proto::UserCertificateBody body;
+  body.set_version(1);
+  body.set_name(name);
+  body.set_email(email);
+  body.set_signing_key(to_string(signing_key));
+  body.set_agreement_key(to_string(agreement_key));
+  body.set_not_before(not_before);
+  body.set_not_after(not_after);
+  body.set_ca_key_id(to_string(ca.certificate.key_id()));
+  body.set_serial(random_serial());
+  POST_TRY_ASSIGN(Bytes encoded, sign_certificate(ca.signing_key, proto::SignedCertificate::USER,
+                                                  body.SerializeAsString()));
+  return UserCertificate{std::move(name),
+                         std::move(email),
+                         Bytes(signing_key.begin(), signing_key.end()),
+                         Bytes(agreement_key.begin(), agreement_key.end()),
+                         not_before,
+                         not_after,
+                         body.serial(),
+                         ca.certificate.key_id(),
+                         std::move(encoded)};
+}
+
+Result<UserCertificate> verify_user_certificate(ByteView encoded, const CaCertificate& ca,
+                                                std::int64_t now) {
+  POST_TRY_ASSIGN(auto cert,
+                  wire::decode_message<proto::SignedCertificate>(encoded, "user certificate"));
+  if (cert.kind() != proto::SignedCertificate::USER) {
+    return bad_certificate("not a user certificate");
+  }
+  POST_TRY_ASSIGN(auto body, wire::decode_message<proto::UserCertificateBody>(
+                                 as_bytes(cert.body()), "user certificate body"));
+  if (body.version() != 1) {
+    return bad_certificate("unknown user certificate version " + std::to_string(body.version()));
+  }
+  POST_TRY(check_issuer(body.ca_key_id(), ca));
+  if (!crypto::verify(ca.public_key, signed_bytes(proto::SignedCertificate::USER, cert.body()),
+                      as_bytes(cert.signature()))) {
+    return make_error(CoreErrc::kBadSignature, "user certificate signature does not verify");
+  }
+  if (body.signing_key().size() != crypto::kEd25519PublicKeyBytes ||
+      body.agreement_key().size() != crypto::kX25519KeyBytes) {
+    return bad_certificate("a user's public keys are 32 bytes each");
+  }
+  if (auto why = name_problem(body.name()); !why.empty()) return bad_certificate(why);
+  if (auto why = email_problem(body.email()); !why.empty()) return bad_certificate(why);
+  POST_TRY(check_validity(body.not_before(), body.not_after(), now));
+  return UserCertificate{body.name(),
+                         body.email(),
+                         to_bytes(body.signing_key()),
+                         to_bytes(body.agreement_key()),
                          body.not_before(),
                          body.not_after(),
                          body.serial(),
@@ -255,7 +369,10 @@ Status write_private_key(const std::string& path, KeyKind kind, ByteView signing
   return write_file(path, text, /*private_file=*/true);
 }
 
-Result<Bytes> read_private_key(const std::string& path, KeyKind kind) {
+namespace {
+
+// A key file of `kind`, checked for its mode, armor, kind and signing key.
+Result<proto::PrivateKeyFile> read_key_file(const std::string& path, KeyKind kind) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return make_error(CoreErrc::kIoError, "cannot read " + path + ": " + errno_text());
@@ -279,7 +396,32 @@ Result<Bytes> read_private_key(const std::string& path, KeyKind kind) {
   if (file->signing_key().size() != crypto::kEd25519PrivateKeyBytes) {
     return make_error(CoreErrc::kBadKey, path + ": signing key is not 32 bytes");
   }
-  return to_bytes(file->signing_key());
+  return std::move(*file);
+}
+
+}  // namespace
+
+Result<Bytes> read_private_key(const std::string& path, KeyKind kind) {
+  POST_TRY_ASSIGN(auto file, read_key_file(path, kind));
+  return to_bytes(file.signing_key());
+}
+
+Status write_user_keys(const std::string& path, const UserKeys& keys) {
+  proto::PrivateKeyFile file;
+  file.set_version(1);
+  file.set_kind(to_proto(KeyKind::kUser));
+  file.set_signing_key(to_string(keys.signing_key));
+  file.set_agreement_key(to_string(keys.agreement_key));
+  return write_file(path, armor(kPrivateKeyLabel, wire::encode_message(file)),
+                    /*private_file=*/true);
+}
+
+Result<UserKeys> read_user_keys(const std::string& path) {
+  POST_TRY_ASSIGN(auto file, read_key_file(path, KeyKind::kUser));
+  if (file.agreement_key().size() != crypto::kX25519KeyBytes) {
+    return make_error(CoreErrc::kBadKey, path + ": agreement key is not 32 bytes");
+  }
+  return UserKeys{to_bytes(file.signing_key()), to_bytes(file.agreement_key())};
 }
 
 Result<Bytes> read_certificate_file(const std::string& path, std::string_view label) {

@@ -35,6 +35,25 @@ struct NodeCertificate {
   Bytes encoded;  // the exact SignedCertificate bytes, as shown in link handshakes
 };
 
+// A user's certificate: who they are and the two public keys others use with them.
+struct UserCertificate {
+  std::string name;
+  std::string email;
+  Bytes signing_key;    // Ed25519 public key
+  Bytes agreement_key;  // X25519 public key
+  std::int64_t not_before = 0;
+  std::int64_t not_after = 0;
+  std::uint64_t serial = 0;
+  Bytes ca_key_id;
+  Bytes encoded;  // the exact SignedCertificate bytes
+};
+
+// A user's private keys (held only by the nodes the user trusts).
+struct UserKeys {
+  Bytes signing_key;    // Ed25519 seed
+  Bytes agreement_key;  // X25519 private key
+};
+
 struct CaKey {
   CaCertificate certificate;
   Bytes signing_key;  // Ed25519 seed
@@ -64,10 +83,29 @@ Result<NodeCertificate> issue_node_certificate(const CaKey& ca, const Id& node_i
 Result<NodeCertificate> verify_node_certificate(ByteView encoded, const CaCertificate& ca,
                                                 std::int64_t now);
 
+// Most bytes of a user's name and of their email address.
+inline constexpr std::size_t kMaxUserNameBytes = 256;
+inline constexpr std::size_t kMaxEmailBytes = 254;  // RFC 5321's longest path
+
+// Signs a user certificate binding `name` and `email` to the user's two public keys, valid
+// from `not_before` to `not_after`. Refuses keys that are not 32 bytes (kBadKey), an empty or
+// overlong name, an email that is not local@domain, and an empty validity window
+// (kBadCertificate).
+Result<UserCertificate> issue_user_certificate(const CaKey& ca, std::string name,
+                                               std::string email, ByteView signing_key,
+                                               ByteView agreement_key, std::int64_t not_before,
+                                               std::int64_t not_after);
+
+// Verifies `encoded` as a user certificate issued by `ca` and valid at `now`, with the same
+// refusals as verify_node_certificate (and kBadCertificate for a malformed name, email or key).
+Result<UserCertificate> verify_user_certificate(ByteView encoded, const CaCertificate& ca,
+                                                std::int64_t now);
+
 // ---- files ------------------------------------------------------------------------------
 
 inline constexpr std::string_view kCaCertificateLabel = "POST CA CERTIFICATE";
 inline constexpr std::string_view kNodeCertificateLabel = "POST NODE CERTIFICATE";
+inline constexpr std::string_view kUserCertificateLabel = "POST USER CERTIFICATE";
 inline constexpr std::string_view kPrivateKeyLabel = "POST PRIVATE KEY";
 
 // PEM-like text: "-----BEGIN <label>-----", base64 in 64-column lines, "-----END <label>-----".
@@ -90,6 +128,11 @@ Status write_private_key(const std::string& path, KeyKind kind, ByteView signing
 // Reads a private key file of `kind`. Refuses a file that group or others may read (the
 // message says to chmod 600 it), a key of another kind and anything malformed.
 Result<Bytes> read_private_key(const std::string& path, KeyKind kind);
+
+// Writes a user's key file (both keys; mode 0600).
+Status write_user_keys(const std::string& path, const UserKeys& keys);
+// Reads a user's key file, with read_private_key's checks; both keys must be 32 bytes.
+Result<UserKeys> read_user_keys(const std::string& path);
 
 // Reads an armored certificate file of the given label.
 Result<Bytes> read_certificate_file(const std::string& path, std::string_view label);

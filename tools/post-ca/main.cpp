@@ -2,6 +2,8 @@
 //
 //   post-ca init --dir D [--name NAME]             make a CA key pair (D/ca.key, D/ca.cert)
 //   post-ca issue-node --ca D --out DIR [...]      make a node key pair and certificate
+//   post-ca issue-user --ca D --name N --email E --out DIR [...]
+//                                                  make a user's key pairs and certificate
 //   post-ca show FILE                              print a certificate
 //
 // Keys are written with mode 0600; directories holding them with 0700.
@@ -125,6 +127,43 @@ int cmd_issue_node(const fs::path& ca_dir, const fs::path& out, const std::strin
   return 0;
 }
 
+int cmd_issue_user(const fs::path& ca_dir, const fs::path& out, const std::string& name,
+                   const std::string& email, int days, bool force) {
+  auto ca = load_ca(ca_dir.string());
+  if (!ca.ok()) return fail(ca.error().to_string());
+  std::string existing;
+  if (!force && exists_any({out / "user.key", out / "user.cert"}, existing)) {
+    return fail(existing + " exists; refusing to replace a user's keys (use --force)");
+  }
+  auto signing = crypto::generate_signing_key();
+  auto agreement = crypto::generate_agreement_key();
+  std::int64_t now = wall_clock_seconds();
+  auto cert = issue_user_certificate(*ca, name, email, signing.public_key, agreement.public_key,
+                                     now - 60, now + days * kSecondsPerDay);
+  if (!cert.ok()) return fail(cert.error().message);
+  if (auto s = make_private_dir(out); !s.ok()) return fail(s.error().message);
+  if (auto s = write_user_keys((out / "user.key").string(),
+                               UserKeys{signing.private_key, agreement.private_key});
+      !s.ok()) {
+    return fail(s.error().message);
+  }
+  for (auto [file, label, bytes] :
+       {std::tuple{"user.cert", kUserCertificateLabel, &cert->encoded},
+        std::tuple{"ca.cert", kCaCertificateLabel, &ca->certificate.encoded}}) {
+    if (auto s = write_file((out / file).string(), armor(label, *bytes), false); !s.ok()) {
+      return fail(s.error().message);
+    }
+  }
+  std::cout << "issued user " << name << " <" << email << ">\n"
+            << "  signing key   " << to_hex(signing.public_key) << "\n"
+            << "  agreement key " << to_hex(agreement.public_key) << "\n"
+            << "  valid until   " << format_time(cert->not_after) << "\n"
+            << "  files         " << (out / "user.key").string()
+            << " (mode 0600: only on the nodes this user trusts), "
+            << (out / "user.cert").string() << ", " << (out / "ca.cert").string() << "\n";
+  return 0;
+}
+
 int cmd_show(const fs::path& file) {
   auto text = read_file(file.string());
   if (!text.ok()) return fail(text.error().message);
@@ -137,6 +176,26 @@ int cmd_show(const fs::path& file) {
               << "  name    " << ca->name << "\n"
               << "  key id  " << to_hex(ca->key_id()) << "\n"
               << "  created " << format_time(ca->created) << "\n";
+    return 0;
+  }
+  if (text->find(kUserCertificateLabel) != std::string::npos) {
+    auto raw = dearmor(kUserCertificateLabel, *text);
+    proto::SignedCertificate signed_cert;
+    proto::UserCertificateBody body;
+    if (!raw.ok() || !signed_cert.ParseFromArray(raw->data(), static_cast<int>(raw->size())) ||
+        signed_cert.kind() != proto::SignedCertificate::USER ||
+        !body.ParseFromString(signed_cert.body())) {
+      return fail(file.string() + ": malformed user certificate");
+    }
+    std::cout << "user certificate (issuer signature not checked here)\n"
+              << "  name          " << body.name() << "\n"
+              << "  email         " << body.email() << "\n"
+              << "  signing key   " << to_hex(as_bytes(body.signing_key())) << "\n"
+              << "  agreement key " << to_hex(as_bytes(body.agreement_key())) << "\n"
+              << "  valid from    " << format_time(body.not_before()) << "\n"
+              << "  valid to      " << format_time(body.not_after()) << "\n"
+              << "  issuer key    " << to_hex(as_bytes(body.ca_key_id())) << "\n"
+              << "  serial        " << body.serial() << "\n";
     return 0;
   }
   auto raw = dearmor(kNodeCertificateLabel, *text);
@@ -187,6 +246,25 @@ int main(int argc, char** argv) {
   issue->add_option("--node-id", node_id_hex, "nodeId in hex (default: random, as the CA should)");
   issue->add_flag("--force", issue_force, "overwrite an existing node identity");
 
+  fs::path user_ca_dir, user_out;
+  std::string user_name, user_email;
+  int user_days = 365;
+  bool user_force = false;
+  auto* issue_user =
+      app.add_subcommand("issue-user", "create a user's signing and agreement key pairs and a "
+                                       "certificate binding them to the user's name and email");
+  issue_user->add_option("--ca", user_ca_dir, "CA directory (from post-ca init)")->required();
+  issue_user->add_option("--name", user_name, "the user's name, e.g. \"Ada Lovelace\"")
+      ->required();
+  issue_user->add_option("--email", user_email, "the user's email address (local@domain)")
+      ->required();
+  issue_user->add_option("--out", user_out, "directory for user.key, user.cert and ca.cert")
+      ->required();
+  issue_user->add_option("--days", user_days, "validity in days")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 36500));
+  issue_user->add_flag("--force", user_force, "overwrite existing user keys");
+
   fs::path show_file;
   auto* show = app.add_subcommand("show", "print a certificate file");
   show->add_option("file", show_file, "certificate file")->required();
@@ -194,6 +272,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (*init) return cmd_init(init_dir, init_name, init_force);
   if (*issue) return cmd_issue_node(ca_dir, out_dir, ring, days, node_id_hex, issue_force);
+  if (*issue_user) {
+    return cmd_issue_user(user_ca_dir, user_out, user_name, user_email, user_days, user_force);
+  }
   if (*show) return cmd_show(show_file);
   return 1;
 }

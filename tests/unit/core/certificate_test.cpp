@@ -140,6 +140,94 @@ TEST_F(KeyFiles, NodeIdentityLoadsAndRefusesAMismatchedKey) {
   EXPECT_NE(mismatch.error().message.find("is not the key of"), std::string::npos);
 }
 
+// ---- user certificates ----
+
+struct UserCertificates : Fixture {
+  crypto::SigningKeyPair signing = crypto::generate_signing_key();
+  crypto::AgreementKeyPair agreement = crypto::generate_agreement_key();
+
+  Result<UserCertificate> issue_user(std::string name = "Ada Lovelace",
+                                     std::string email = "ada@example.org") {
+    return issue_user_certificate(ca, std::move(name), std::move(email), signing.public_key,
+                                  agreement.public_key, kNow - 10, kNow + 1000);
+  }
+};
+
+TEST_F(UserCertificates, IssuedUserCertificateVerifiesAndCarriesBothKeys) {
+  auto cert = issue_user();
+  ASSERT_TRUE(cert.ok()) << cert.error().to_string();
+  auto back = verify_user_certificate(cert->encoded, ca.certificate, kNow);
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_EQ(back->name, "Ada Lovelace");
+  EXPECT_EQ(back->email, "ada@example.org");
+  EXPECT_EQ(back->signing_key, signing.public_key);
+  EXPECT_EQ(back->agreement_key, agreement.public_key);
+  EXPECT_EQ(back->serial, cert->serial);
+  // A user certificate is not a node certificate, nor the other way round.
+  EXPECT_EQ(verify_node_certificate(cert->encoded, ca.certificate, kNow).error().code,
+            CoreErrc::kBadCertificate);
+  EXPECT_EQ(verify_user_certificate(issue().encoded, ca.certificate, kNow).error().code,
+            CoreErrc::kBadCertificate);
+}
+
+TEST_F(UserCertificates, AnotherCaTamperingAndExpiryAreRefused) {
+  auto cert = issue_user().value();
+  CaKey other = create_ca("other CA", kNow).value();
+  EXPECT_EQ(verify_user_certificate(cert.encoded, other.certificate, kNow).error().code,
+            CoreErrc::kWrongCa);
+  for (std::size_t i = 0; i < cert.encoded.size(); ++i) {
+    Bytes bad = cert.encoded;
+    bad[i] ^= 0x01;
+    EXPECT_FALSE(verify_user_certificate(bad, ca.certificate, kNow).ok()) << "byte " << i;
+  }
+  EXPECT_EQ(verify_user_certificate(cert.encoded, ca.certificate, kNow + 1000).error().code,
+            CoreErrc::kCertificateExpired);
+  EXPECT_EQ(verify_user_certificate(cert.encoded, ca.certificate, kNow - 11).error().code,
+            CoreErrc::kCertificateExpired);
+}
+
+TEST_F(UserCertificates, BadNamesEmailsAndKeysAreRefusedWhenIssuing) {
+  EXPECT_EQ(issue_user("", "ada@example.org").error().code, CoreErrc::kBadCertificate);
+  EXPECT_EQ(issue_user("Ada\nLovelace", "ada@example.org").error().code,
+            CoreErrc::kBadCertificate);
+  for (const char* email : {"", "ada", "@example.org", "ada@", "a@b@c", "ada lovelace@x.org",
+                            "<ada@example.org>"}) {
+    auto r = issue_user("Ada", email);
+    ASSERT_FALSE(r.ok()) << email;
+    EXPECT_EQ(r.error().code, CoreErrc::kBadCertificate) << email;
+  }
+  EXPECT_EQ(issue_user("Ada", std::string(250, 'a') + "@x.org").error().code,
+            CoreErrc::kBadCertificate);
+  EXPECT_EQ(issue_user_certificate(ca, "Ada", "ada@example.org", Bytes(31, 1),
+                                   agreement.public_key, kNow, kNow + 1)
+                .error()
+                .code,
+            CoreErrc::kBadKey);
+}
+
+TEST_F(KeyFiles, UserKeysAreWrittenWithMode0600AndReadBackBoth) {
+  std::string path = (dir / "user.key").string();
+  auto signing = crypto::generate_signing_key();
+  auto agreement = crypto::generate_agreement_key();
+  ASSERT_TRUE(write_user_keys(path, UserKeys{signing.private_key, agreement.private_key}).ok());
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto keys = read_user_keys(path);
+  ASSERT_TRUE(keys.ok()) << keys.error().to_string();
+  EXPECT_EQ(keys->signing_key, signing.private_key);
+  EXPECT_EQ(keys->agreement_key, agreement.private_key);
+  // A node key file is not a user's, and a user's key file is not a node's.
+  EXPECT_FALSE(read_private_key(path, KeyKind::kNode).ok());
+  std::string node_key = (dir / "node.key").string();
+  ASSERT_TRUE(write_private_key(node_key, KeyKind::kNode, node_keys.private_key).ok());
+  EXPECT_FALSE(read_user_keys(node_key).ok());
+  ::chmod(path.c_str(), 0640);
+  auto loose = read_user_keys(path);
+  ASSERT_FALSE(loose.ok());
+  EXPECT_NE(loose.error().message.find("chmod 600"), std::string::npos);
+}
+
 TEST(ReadFile, NamesThePathWhenItIsMissing) {
   auto r = read_file("/nonexistent/post.yaml");
   ASSERT_FALSE(r.ok());
