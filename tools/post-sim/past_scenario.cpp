@@ -29,8 +29,9 @@ std::vector<NodeHandle> k_closest(const RingOracle& oracle, const Id& key, std::
   return candidates;
 }
 
-PastRing::PastRing(SimRingConfig ring, past::PastConfig past)
+PastRing::PastRing(SimRingConfig ring, past::PastConfig past, Bytes ca_public_key)
     : past_config_(std::move(past)),
+      ca_public_key_(std::move(ca_public_key)),
       ring_([this, ring]() mutable {
         ring.on_node_created = [this](SimNode node, pastry::PastryNode& pastry) {
           if (stores_.size() <= node) {
@@ -41,7 +42,7 @@ PastRing::PastRing(SimRingConfig ring, past::PastConfig past)
           stores_[node] = std::make_unique<past::MemoryBlockStore>();
           past_[node] = std::make_unique<past::PastNode>(
               pastry, ring_.network().transport(node), ring_.network().clock(node), *stores_[node],
-              past_config_, Bytes{}, ring_.rng().next());
+              past_config_, ca_public_key_, ring_.rng().next());
         };
         ring.on_node_crashing = [this](SimNode node) {
           past_[node].reset();

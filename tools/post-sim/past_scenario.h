@@ -23,7 +23,8 @@ namespace post::sim {
 // A SimRing with a PastNode and a MemoryBlockStore on every node.
 class PastRing {
  public:
-  PastRing(SimRingConfig ring, past::PastConfig past);
+  // `ca_public_key` checks certificate blocks (empty: every certificate block is refused).
+  PastRing(SimRingConfig ring, past::PastConfig past, Bytes ca_public_key = {});
   ~PastRing();
   PastRing(const PastRing&) = delete;
   PastRing& operator=(const PastRing&) = delete;
@@ -57,6 +58,7 @@ class PastRing {
 
  private:
   past::PastConfig past_config_;
+  Bytes ca_public_key_;
   std::vector<std::unique_ptr<past::MemoryBlockStore>> stores_;
   std::vector<std::unique_ptr<past::PastNode>> past_;
   std::unordered_map<Id, SimNode> node_of_;
