@@ -23,15 +23,7 @@ constexpr int kNodes = 8;
 constexpr int kBlocks = 24;
 
 // Fast liveness so the test does not wait minutes for failures to be noticed.
-const char* kSettings =
-    "pastry:\n"
-    "  leaf_set_size: 8\n"
-    "  heartbeat_interval: 1s\n"
-    "  lease: 2500ms\n"
-    "  probe_attempts: 3\n"
-    "  probe_backoff: 200ms\n"
-    "  route_ack_timeout: 1s\n"
-    "  join_timeout: 5s\n"
+const std::string kSettings = std::string(testing::kFastPastryYaml) +
     "past:\n"
     "  replicas: 3\n"
     "  request_timeout: 2s\n"

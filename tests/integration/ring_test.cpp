@@ -39,15 +39,7 @@ pastry::PastryConfig liveness() {
 constexpr net::Duration kPingTimeout = 5s;
 
 // The Pastry settings written into every node's configuration (those of liveness()).
-const char* kSettings =
-    "pastry:\n"
-    "  leaf_set_size: 8\n"
-    "  heartbeat_interval: 1s\n"
-    "  lease: 2500ms\n"
-    "  probe_attempts: 3\n"
-    "  probe_backoff: 200ms\n"
-    "  route_ack_timeout: 1s\n"
-    "  join_timeout: 5s\n";
+const std::string kSettings = testing::kFastPastryYaml;
 
 class Ring : public ::testing::Test {
  protected:

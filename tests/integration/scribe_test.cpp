@@ -26,15 +26,7 @@ constexpr int kNodes = 8;
 
 // Fast liveness; at most two children per node, so that an eight-member tree has forwarders
 // below the root (the bottleneck remover pushes the others down).
-const char* kSettings =
-    "pastry:\n"
-    "  leaf_set_size: 8\n"
-    "  heartbeat_interval: 1s\n"
-    "  lease: 2500ms\n"
-    "  probe_attempts: 3\n"
-    "  probe_backoff: 200ms\n"
-    "  route_ack_timeout: 1s\n"
-    "  join_timeout: 5s\n"
+const std::string kSettings = std::string(testing::kFastPastryYaml) +
     "scribe:\n"
     "  heartbeat_interval: 1s\n"
     "  parent_timeout: 3s\n"
