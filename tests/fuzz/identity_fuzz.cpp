@@ -1,8 +1,9 @@
-// Bytes as an identity or a user certificate block from a replica: the block decoder, the
-// certificate block reader (against a fixed CA) and the identity block reader (against a fixed
-// user). The first byte picks the mode: even, the rest is a whole encoded block; odd, the
-// rest is an identity record, signed here by the fixed user so that its decoding is reached.
-// Nothing may crash, and an identity that is accepted must be within its bounds.
+// Bytes as an identity or a user certificate block from a replica, or as a presence
+// announcement from a Scribe group: the block decoder, the certificate block reader (against a
+// fixed CA), the identity block reader and the presence reader (against a fixed user). The
+// first byte picks the mode: 0 (mod 3), the rest is a whole encoded block; 1, the rest is an
+// identity record, signed here by the fixed user so that its decoding is reached; 2, the rest
+// is a presence announcement. Nothing may crash, and what is accepted must be within bounds.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include "host/core/crypto.h"
 #include "host/past/block.h"
 #include "host/post/account.h"
+#include "host/post/presence.h"
 
 namespace {
 
@@ -54,7 +56,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const Fixed& f = fixed();
   ByteView input(data + 1, size - 1);
-  if (data[0] % 2 == 0) {
+  if (data[0] % 3 == 2) {
+    auto presence = services::read_presence(input, f.user);
+    if (presence.ok() && presence->data.size() > services::kMaxPresenceBytes) std::abort();
+    return 0;
+  }
+  if (data[0] % 3 == 0) {
     auto block = past::decode_block(input);
     if (!block.ok()) return 0;
     check(services::read_identity_block(*block, f.user));
