@@ -118,8 +118,8 @@ Result<Identity> read_identity_block(const past::Block& block, const UserCertifi
 // UserDirectory
 // ---------------------------------------------------------------------------------------
 
-UserDirectory::UserDirectory(past::PastNode& past, net::Clock& clock, CaCertificate ca)
-    : past_(past), clock_(clock), ca_(std::move(ca)) {}
+UserDirectory::UserDirectory(past::PastNode& past, CaCertificate ca)
+    : past_(past), ca_(std::move(ca)) {}
 
 UserDirectory::~UserDirectory() = default;
 

@@ -80,8 +80,8 @@ struct UserRecord {
 // Publishes and finds users over one node's PAST layer.
 class UserDirectory {
  public:
-  // `past` and `clock` are not owned and must outlive the directory; `ca` checks certificates.
-  UserDirectory(past::PastNode& past, net::Clock& clock, CaCertificate ca);
+  // `past` is not owned and must outlive the directory; `ca` checks certificates.
+  UserDirectory(past::PastNode& past, CaCertificate ca);
   ~UserDirectory();
   UserDirectory(const UserDirectory&) = delete;
   UserDirectory& operator=(const UserDirectory&) = delete;
@@ -105,7 +105,6 @@ class UserDirectory {
 
  private:
   past::PastNode& past_;
-  net::Clock& clock_;
   CaCertificate ca_;
   // The newest identity version seen per user signing key (hex), for monotonic writes and
   // rollback detection.

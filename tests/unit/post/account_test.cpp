@@ -53,8 +53,7 @@ class AccountRing : public ::testing::Test {
   UserDirectory& directory(SimNode node) {
     auto& slot = directories_[node];
     if (!slot) {
-      slot = std::make_unique<UserDirectory>(*ring_->past(node),
-                                             ring_->ring().network().clock(node), ca.certificate);
+      slot = std::make_unique<UserDirectory>(*ring_->past(node), ca.certificate);
     }
     return *slot;
   }

@@ -69,8 +69,7 @@ class PresenceRing : public ::testing::Test {
       scribes[n] = std::make_unique<scribe::ScribeNode>(
           *sim.node(n), sim.network().transport(n), sim.network().clock(n), scribe::ScribeConfig{},
           500 + n);
-      directories[n] = std::make_unique<UserDirectory>(*ring->past(n), sim.network().clock(n),
-                                                       ca.certificate);
+      directories[n] = std::make_unique<UserDirectory>(*ring->past(n), ca.certificate);
       PresenceConfig pc;
       pc.interval = 10s;
       announcers[n] = std::make_unique<PresenceAnnouncer>(
