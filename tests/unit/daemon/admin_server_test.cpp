@@ -59,6 +59,12 @@ class FakeHandler : public AdminHandler {
         break;
       case admin::AdminRequest::kPut: r.mutable_put()->set_handle("h"); break;
       case admin::AdminRequest::kGet: r.mutable_get()->set_payload("p"); break;
+      case admin::AdminRequest::kSubscribe: r.mutable_subscribe()->set_root(true); break;
+      case admin::AdminRequest::kUnsubscribe: r.mutable_unsubscribe(); break;
+      case admin::AdminRequest::kPublish: r.mutable_publish(); break;
+      case admin::AdminRequest::kReceived: r.mutable_received()->set_last_index(1); break;
+      case admin::AdminRequest::kAnycast: r.mutable_anycast(); break;
+      case admin::AdminRequest::kGroups: r.mutable_groups(); break;
       case admin::AdminRequest::KIND_NOT_SET: break;
     }
     return r;
