@@ -20,6 +20,14 @@ class PostCategory final : public std::error_category {
       case PostErrc::kUnknownPieceKind: return "piece of a kind this version does not know";
       case PostErrc::kMalformedManifest: return "malformed manifest";
       case PostErrc::kChunkMismatch: return "chunk does not match its manifest";
+      case PostErrc::kMalformedLogHead: return "malformed log head";
+      case PostErrc::kMalformedCluster: return "malformed log cluster";
+      case PostErrc::kBrokenChain: return "log chain does not link up";
+      case PostErrc::kRolledBack: return "log head older than one already seen";
+      case PostErrc::kForkedLog: return "two different log heads with the same version";
+      case PostErrc::kNoSnapshot: return "the log has no snapshot";
+      case PostErrc::kNotALogReader: return "this reader holds no key for the encrypted log";
+      case PostErrc::kRecordTooLarge: return "log record larger than the size limit";
     }
     return "unknown post error " + std::to_string(value);
   }

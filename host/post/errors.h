@@ -1,6 +1,7 @@
 // Error codes of host/post: the secure store (sealing, opening and checking pieces and
-// manifests, storing and fetching objects). Errors of the PAST layer underneath (an insert
-// refused, a block not found) reach callers with their own PastErrc code.
+// manifests, storing and fetching objects) and logs (heads, clusters, chains, rollback).
+// Errors of the PAST layer underneath (an insert refused, a block not found) reach callers
+// with their own PastErrc code.
 #pragma once
 
 #include <system_error>
@@ -21,10 +22,19 @@ enum class PostErrc {
   kUnknownPieceKind,   // a piece of a kind this version does not know
   kMalformedManifest,  // a manifest out of its bounds or inconsistent
   kChunkMismatch,      // a chunk is not what its manifest says (kind or size)
+  // Logs (host/post/log.h).
+  kMalformedLogHead,   // a log head's record out of its bounds or inconsistent
+  kMalformedCluster,   // a log cluster's record out of its bounds or inconsistent
+  kBrokenChain,        // a cluster does not link where the head or the next cluster says
+  kRolledBack,         // a log head older than one already seen
+  kForkedLog,          // two different log heads with the same version
+  kNoSnapshot,         // the log has no snapshot yet
+  kNotALogReader,      // an encrypted log whose head holds no key for this reader
+  kRecordTooLarge,     // a log record over kMaxRecordBytes
 };
 
 // The highest value: codes above it came from a newer version.
-inline constexpr PostErrc kLastPostErrc = PostErrc::kChunkMismatch;
+inline constexpr PostErrc kLastPostErrc = PostErrc::kRecordTooLarge;
 
 const std::error_category& post_category();
 
