@@ -511,7 +511,10 @@ void PastNode::lookup(const Id& handle, std::function<void(Result<Block>)> done)
     });
     return;
   }
-  if (auto stored = load(handle); stored.ok() && *stored) {
+  // A public-key block held here competes with the replicas' copies. Only a valid one: a
+  // corrupted local copy of any kind must never become the answer.
+  if (auto stored = load(handle); stored.ok() && *stored && is_mutable((**stored).kind) &&
+                                  accept(handle, (**stored).encoded).ok()) {
     auto& p = *lookups_[id];
     p.mutable_kind = true;
     p.best = std::move(**stored);

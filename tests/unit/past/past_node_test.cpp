@@ -182,6 +182,27 @@ TEST_F(PastRingTest, ACorruptReplicaIsDetectedAndTheReaderGetsAGoodCopy) {
   EXPECT_GT(ring_->past(reader)->stats().bad_copies, 0u);
 }
 
+// The reader itself holds a corrupted replica, and so do the other holders: the lookup fails;
+// it never answers with the corrupted bytes (it once took the local copy as the best answer).
+TEST_F(PastRingTest, AReaderHoldingACorruptReplicaNeverGetsItBack) {
+  Block block = make_content_block(text("precious too"));
+  Id handle = handle_of(block);
+  ASSERT_TRUE(insert(members()[0], block).ok());
+  auto holders = ring_->holders(handle);
+  ASSERT_EQ(holders.size(), 3u);
+  Bytes corrupt = block.encoded;
+  corrupt.back() ^= 0x40;
+  for (SimNode node : holders) ASSERT_TRUE(ring_->store(node)->put(BlockKey{handle}, corrupt).ok());
+  auto found = lookup(holders[0], handle);
+  ASSERT_FALSE(found.ok()) << "a corrupted copy came back";
+  EXPECT_EQ(found.error().code, PastErrc::kNotFound) << found.error().to_string();
+  // With one sound replica left, the reader gets the sound copy.
+  ASSERT_TRUE(ring_->store(holders[2])->put(BlockKey{handle}, block.encoded).ok());
+  found = lookup(holders[0], handle);
+  ASSERT_TRUE(found.ok()) << found.error().to_string();
+  EXPECT_EQ(found->encoded, block.encoded);
+}
+
 TEST_F(PastRingTest, AnOlderValidlySignedPublicKeyBlockNeverWinsAndStaleReplicasAreRepaired) {
   Bytes key = crypto::generate_signing_key().private_key;
   auto v1 = make_public_key_block(key, 1, text("version 1"));
