@@ -3,6 +3,7 @@
 #include <mutex>
 #include <vector>
 
+#include <google/protobuf/stubs/logging.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
@@ -19,10 +20,25 @@ struct Registry {
   std::string pattern = "%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %n: %v";
 };
 
+// libprotobuf's own messages (e.g. "String field ... contains invalid UTF-8" while parsing
+// what a peer sent) go to the "protobuf" logger at debug level: our decoders already report
+// the failure, and a peer must not be able to write to a node's log at will. Fatal ones stay
+// critical.
+void protobuf_log(google::protobuf::LogLevel level, const char* file, int line,
+                  const std::string& message) {
+  auto logger = get("protobuf");
+  if (level == google::protobuf::LOGLEVEL_FATAL) {
+    logger->critical("{}:{}: {}", file, line, message);
+  } else {
+    logger->debug("{}:{}: {}", file, line, message);
+  }
+}
+
 Registry& registry() {
   static Registry* r = [] {
     auto* reg = new Registry;  // never destroyed: loggers may be used during static teardown
     reg->sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+    google::protobuf::SetLogHandler(&protobuf_log);
     return reg;
   }();
   return *r;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "host/core/log.h"
 #include "host/core/proto/identity.pb.h"
 
 namespace post::wire {
@@ -90,6 +91,19 @@ TEST(DecodeMessage, RoundTripsAndRefusesGarbage) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, CoreErrc::kDecodeFailed);
   EXPECT_NE(bad.error().message.find("test body"), std::string::npos);
+}
+
+// A peer's bytes with a string field that is not UTF-8: the decode fails with our error, and
+// libprotobuf's own complaint goes to the "protobuf" logger at debug level, not to the log a
+// peer could otherwise fill at will.
+TEST(DecodeMessage, ProtobufsOwnComplaintsAboutPeerBytesStayOutOfTheInfoLog) {
+  (void)log::get("core");  // the log registry, which routes libprotobuf's messages
+  const Bytes not_utf8 = {0x12, 0x02, 0xff, 0xfe};  // UserCertificateBody.name = ff fe
+  ::testing::internal::CaptureStderr();
+  auto decoded = decode_message<proto::UserCertificateBody>(not_utf8, "user certificate body");
+  std::string printed = ::testing::internal::GetCapturedStderr();
+  EXPECT_FALSE(decoded.ok());
+  EXPECT_EQ(printed.find("UTF-8"), std::string::npos) << printed;
 }
 
 }  // namespace
