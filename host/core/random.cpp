@@ -55,6 +55,12 @@ Id Rng::random_id() {
   return Id(a);
 }
 
+Bytes Rng::bytes(std::size_t n) {
+  Bytes out(n);
+  for (auto& b : out) b = static_cast<std::uint8_t>(next());
+  return out;
+}
+
 Rng Rng::fork() {
   return Rng(next() ^ 0x5851f42d4c957f2dULL);
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "host/core/bytes.h"
 #include "host/core/id.h"
 
 namespace post {
@@ -30,6 +31,8 @@ class Rng {
   bool chance(double p) { return uniform_real() < p; }
   // A uniformly random Id.
   Id random_id();
+  // `n` bytes, one draw each (test data and simulated content, not key material).
+  Bytes bytes(std::size_t n);
   // A new generator whose sequence is independent of this one's continuation.
   Rng fork();
 

@@ -66,8 +66,7 @@ std::vector<Id> PastRing::insert_blocks(std::size_t count, std::size_t bytes,
     auto members = ring_.members();
     if (members.empty()) break;
     SimNode from = members[rng.uniform(members.size())];
-    Bytes content(bytes);
-    for (auto& b : content) b = static_cast<std::uint8_t>(rng.next());
+    Bytes content = rng.bytes(bytes);
     past::Block block = past::make_content_block(std::move(content));
     handles.push_back(past::handle_of(block));
     past_[from]->insert(block, [&answered, failures, first_error](Result<past::InsertResult> r) {

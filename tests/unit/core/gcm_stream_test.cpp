@@ -10,13 +10,6 @@
 namespace post::crypto {
 namespace {
 
-Bytes pseudo_random(std::size_t n, std::uint64_t seed) {
-  Rng rng(seed);
-  Bytes out(n);
-  for (auto& b : out) b = static_cast<std::uint8_t>(rng.next());
-  return out;
-}
-
 // Encrypts `plaintext` in pieces cut at `cuts`; returns ciphertext || tag.
 Bytes encrypt_in_pieces(ByteView key, ByteView nonce, ByteView plaintext, ByteView ad,
                         const std::vector<std::size_t>& cuts) {
@@ -38,8 +31,8 @@ Bytes encrypt_in_pieces(ByteView key, ByteView nonce, ByteView plaintext, ByteVi
 }
 
 TEST(GcmStream, EqualsOneShotEncryptionForEverySplitOfAShortMessage) {
-  const Bytes key = pseudo_random(32, 1), nonce = pseudo_random(12, 2), ad = pseudo_random(7, 3);
-  const Bytes plaintext = pseudo_random(70, 4);  // over four AES blocks, not a multiple of 16
+  const Bytes key = Rng(1).bytes(32), nonce = Rng(2).bytes(12), ad = Rng(3).bytes(7);
+  const Bytes plaintext = Rng(4).bytes(70);  // over four AES blocks, not a multiple of 16
   const Bytes expected = aes_gcm_encrypt(key, nonce, plaintext, ad).value();
   for (std::size_t a = 0; a <= plaintext.size(); ++a) {
     for (std::size_t b = a; b <= plaintext.size(); b += 5) {
@@ -49,8 +42,8 @@ TEST(GcmStream, EqualsOneShotEncryptionForEverySplitOfAShortMessage) {
 }
 
 TEST(GcmStream, DecryptsInPiecesAndVerifiesOnlyTheRightTag) {
-  const Bytes key = pseudo_random(32, 5), nonce = pseudo_random(12, 6);
-  const Bytes plaintext = pseudo_random(300000, 7);
+  const Bytes key = Rng(5).bytes(32), nonce = Rng(6).bytes(12);
+  const Bytes plaintext = Rng(7).bytes(300000);
   const Bytes sealed = aes_gcm_encrypt(key, nonce, plaintext).value();
   const ByteView ciphertext = ByteView(sealed).first(plaintext.size());
   const ByteView tag = ByteView(sealed).last(kGcmTagBytes);

@@ -29,13 +29,6 @@ bool fails_with(const Result<T>& r, PostErrc code) {
   return !r.ok() && r.error().code == make_error_code(code);
 }
 
-Bytes pseudo_random(std::size_t n, std::uint64_t seed) {
-  Rng rng(seed);
-  Bytes out(n);
-  for (auto& b : out) b = static_cast<std::uint8_t>(rng.next());
-  return out;
-}
-
 // Blocks by handle, as PAST would serve them.
 struct Blocks {
   std::map<Id, past::Block> blocks;
@@ -79,7 +72,7 @@ TEST(Object, EverySizeClassRoundTripsInTheExpectedNumberOfPieces) {
   for (const Case& c : cases) {
     for (bool salted : {false, true}) {
       SCOPED_TRACE(std::to_string(c.bytes) + (salted ? " bytes, salted" : " bytes"));
-      Bytes object = pseudo_random(c.bytes, c.bytes);
+      Bytes object = Rng(c.bytes).bytes(c.bytes);
       SealOptions options;
       if (salted) options.salt = salt;
       std::size_t pieces = 0;
@@ -92,7 +85,7 @@ TEST(Object, EverySizeClassRoundTripsInTheExpectedNumberOfPieces) {
 }
 
 TEST(Object, PaddedLargeObjectsRoundTripAndShareNoChunkWithAnotherStore) {
-  Bytes object = pseudo_random(5 * kChunkBytes, 5);
+  Bytes object = Rng(5).bytes(5 * kChunkBytes);
   SealOptions padded;
   padded.padding_bytes = 64;
   auto a = seal_object(object, padded);
@@ -112,7 +105,7 @@ TEST(Object, PaddedLargeObjectsRoundTripAndShareNoChunkWithAnotherStore) {
 }
 
 TEST(Object, TheSameLargeObjectSealsToTheSameBlocks) {
-  Bytes object = pseudo_random(3 * kChunkBytes + kMaxPieceBodyBytes / 2, 8);
+  Bytes object = Rng(8).bytes(3 * kChunkBytes + kMaxPieceBodyBytes / 2);
   auto a = seal_object(object, {});
   auto b = seal_object(Bytes(object), {});
   ASSERT_TRUE(a.ok() && b.ok());
@@ -132,7 +125,7 @@ TEST(Object, AnObjectOverTheLimitIsRefusedBeforeAnythingIsSealed) {
 }
 
 TEST(Object, AMissingChunkIsReportedWithItsNumberAndPastCode) {
-  Bytes object = pseudo_random(5 * kChunkBytes, 1);
+  Bytes object = Rng(1).bytes(5 * kChunkBytes);
   auto sealed = seal_object(object, {});
   ASSERT_TRUE(sealed.ok());
   Blocks blocks;
@@ -166,7 +159,7 @@ SealedPiece manifest_with(const SealedObject& sealed, std::uint64_t object_bytes
 
 TEST(Object, AManifestPointingAtTheWrongChunkGivesAClearError) {
   const std::uint64_t size = 4 * kChunkBytes + 1000;  // chunks 0-3 full, 4 short
-  Bytes object = pseudo_random(size, 2);
+  Bytes object = Rng(2).bytes(size);
   auto sealed = seal_object(object, {});
   ASSERT_TRUE(sealed.ok());
   ASSERT_EQ(sealed->pieces.size(), 6u);

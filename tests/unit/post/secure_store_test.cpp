@@ -32,13 +32,6 @@ using sim::SimNode;
 
 constexpr int kReplicas = 3;
 
-Bytes pseudo_random(std::size_t n, std::uint64_t seed) {
-  Rng rng(seed);
-  Bytes out(n);
-  for (auto& b : out) b = static_cast<std::uint8_t>(rng.next());
-  return out;
-}
-
 template <class T>
 std::string describe(const Result<T>& r) {
   return r.ok() ? "ok" : r.error().to_string();
@@ -155,8 +148,8 @@ TEST_F(SecureStoreRing, SmallOneBlockAndMultiChunkObjectsComeBackExactly) {
   const std::vector<Case> cases = {
       {"small", to_bytes("Subject: hello\r\n\r\nA short note."), 1},
       {"empty", Bytes{}, 1},
-      {"exactly one block", pseudo_random(kMaxPieceBodyBytes, 1), 1},
-      {"5 MiB", pseudo_random(5 * kChunkBytes, 2), 6},
+      {"exactly one block", Rng(1).bytes(kMaxPieceBodyBytes), 1},
+      {"5 MiB", Rng(2).bytes(5 * kChunkBytes), 6},
   };
   auto m = members();
   for (const Case& c : cases) {
@@ -177,8 +170,8 @@ TEST_F(SecureStoreRing, SmallOneBlockAndMultiChunkObjectsComeBackExactly) {
 }
 
 TEST_F(SecureStoreRing, TheSameAttachmentFromTwoUsersIsStoredOnce) {
-  const Bytes attachment = pseudo_random(kChunkBytes, 3);
-  const Bytes large = pseudo_random(5 * kChunkBytes + 17, 4);
+  const Bytes attachment = Rng(3).bytes(kChunkBytes);
+  const Bytes large = Rng(4).bytes(5 * kChunkBytes + 17);
   auto m = members();
   for (const Bytes* object : {&attachment, &large}) {
     SCOPED_TRACE(std::to_string(object->size()) + " bytes");
@@ -225,8 +218,8 @@ TEST_F(SecureStoreRing, PaddingMakesTwoStoresOfTheSameShortBodyDifferAndBothCome
 }
 
 TEST_F(SecureStoreRing, SaltedObjectsConvergeWithinTheOrganisationOnly) {
-  const Bytes salt = pseudo_random(32, 5);
-  const Bytes body = pseudo_random(2000, 6);
+  const Bytes salt = Rng(5).bytes(32);
+  const Bytes body = Rng(6).bytes(2000);
   auto m = members();
   auto ours = store(m[1], body, {}, salt);
   auto colleague = store(m[2], body, {}, salt);
@@ -247,7 +240,7 @@ TEST_F(SecureStoreRing, NoNodeStoresAnyPlaintextOrAnyChunkKey) {
   std::string text;
   while (text.size() < 4000) text += "Dear Bob, the merger closes on Friday. Keep it quiet. ";
   const Bytes letter = to_bytes(text);
-  const Bytes large = pseudo_random(5 * kChunkBytes, 7);
+  const Bytes large = Rng(7).bytes(5 * kChunkBytes);
   auto m = members();
   auto a = store(m[1], letter);
   auto b = store(m[2], large);
@@ -325,7 +318,7 @@ TEST_F(SecureStoreRing, AWrongKeyGivesDecryptFailed) {
 }
 
 TEST_F(SecureStoreRing, TamperedReplicasAreRoutedAroundOrGiveAnErrorNamingTheChunk) {
-  const Bytes object = pseudo_random(5 * kChunkBytes, 8);
+  const Bytes object = Rng(8).bytes(5 * kChunkBytes);
   auto m = members();
   auto stored = store(m[1], object);
   ASSERT_TRUE(stored.ok());
@@ -371,7 +364,7 @@ TEST_F(SecureStoreRing, TamperedReplicasAreRoutedAroundOrGiveAnErrorNamingTheChu
 }
 
 TEST_F(SecureStoreRing, SubstitutedBlocksFromAKeyHolderAreRefused) {
-  const Bytes object = pseudo_random(4 * kChunkBytes + 100, 9);
+  const Bytes object = Rng(9).bytes(4 * kChunkBytes + 100);
   auto m = members();
   auto stored = store(m[1], object);
   ASSERT_TRUE(stored.ok());
