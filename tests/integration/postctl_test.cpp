@@ -35,6 +35,7 @@ namespace {
 namespace asio = boost::asio;
 namespace admin = proto::admin;
 using namespace std::chrono_literals;
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using Json = nlohmann::json;
@@ -188,10 +189,64 @@ class CannedNode : public AdminHandler {
         g->set_payload(std::string("stored\0bytes", 12));
         break;
       }
+      case admin::AdminRequest::kSubscribe: {
+        auto* sub = r.mutable_subscribe();
+        Id group = Id::hash_of(as_bytes(request.subscribe().group().name()));
+        sub->set_group(group.bytes().data(), group.bytes().size());
+        set_node(sub->mutable_parent(), kCcw1, "127.0.0.1:4001");
+        break;
+      }
+      case admin::AdminRequest::kUnsubscribe:
+        r = admin_error("not subscribed to group '" + request.unsubscribe().group().name() +
+                        "' through the admin endpoint");
+        break;
+      case admin::AdminRequest::kPublish: {
+        Id group = Id::hash_of(as_bytes(request.publish().group().name()));
+        r.mutable_publish()->set_group(group.bytes().data(), group.bytes().size());
+        last_published_ = request.publish().payload();
+        break;
+      }
+      case admin::AdminRequest::kReceived: {
+        auto* got = r.mutable_received();
+        auto add = [&](std::uint64_t index, std::string payload, bool anycast) {
+          auto* m = got->add_messages();
+          m->set_index(index);
+          m->set_payload(std::move(payload));
+          m->set_anycast(anycast);
+        };
+        if (request.received().after() < 1) add(1, "hello", false);
+        if (request.received().after() < 2) add(2, std::string("\x01\x02", 2), false);
+        if (request.received().after() < 3) add(3, "job", true);
+        got->set_last_index(3);
+        got->set_discarded(4);
+        break;
+      }
+      case admin::AdminRequest::kAnycast:
+        set_node(r.mutable_anycast()->mutable_member(), kCw1, "10.0.0.1:40003");
+        break;
+      case admin::AdminRequest::kGroups: {
+        auto* g = r.mutable_groups();
+        set_node(g->mutable_self(), kSelf, "127.0.0.1:4000");
+        auto* news = g->add_groups();
+        Id id = Id::hash_of(as_bytes(std::string("news")));
+        news->set_group(id.bytes().data(), id.bytes().size());
+        news->set_name("news");
+        news->set_member(true);
+        set_node(news->mutable_parent(), kCcw1, "127.0.0.1:4001");
+        set_node(news->add_children(), kCw1, "10.0.0.1:40003");
+        auto* other = g->add_groups();
+        other->set_group(kRoot.bytes().data(), kRoot.bytes().size());
+        other->set_root(true);
+        set_node(other->add_children(), kCcw1, "127.0.0.1:4001");
+        set_node(other->add_children(), kCcw2, "127.0.0.1:4002");
+        break;
+      }
       case admin::AdminRequest::KIND_NOT_SET: break;
     }
     reply(std::move(r));
   }
+
+  std::string last_published_;
 
  private:
   asio::io_context& io_;
@@ -485,6 +540,52 @@ TEST_F(Postctl, PutPrintsTheHandleAndGetWritesThePayloadExactly) {
   Outcome bad = postctl({"--admin", admin_address, "get", "xyz"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_THAT(bad.err, HasSubstr("'xyz' is not a block handle"));
+}
+
+TEST_F(Postctl, GroupCommandsPrintWhatTheNodeSays) {
+  const std::string news = Id::hash_of(as_bytes(std::string("news"))).to_hex();
+  Outcome sub = postctl({"--admin", admin_address, "subscribe", "news"});
+  EXPECT_EQ(sub.exit_code, 0) << sub.err;
+  EXPECT_EQ(sub.out, "subscribed to " + news + " (parent " + kCcw1.short_hex() +
+                         " at 127.0.0.1:4001)\n");
+
+  Outcome pub = postctl({"--admin", admin_address, "publish", "news", "hello all"});
+  EXPECT_EQ(pub.exit_code, 0) << pub.err;
+  EXPECT_EQ(pub.out, "published to " + news + "\n");
+  std::string file = dir.file("message.bin");
+  ASSERT_TRUE(write_file(file, std::string("a\0b", 3), false).ok());
+  EXPECT_EQ(postctl({"--admin", admin_address, "publish", "news", "-f", file}).exit_code, 0);
+  EXPECT_EQ(node.last_published_, std::string("a\0b", 3));
+
+  // One line per message; a payload that is not printable in base64.
+  Outcome got = postctl({"--admin", admin_address, "received", "news"});
+  EXPECT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_EQ(got.out, "1 hello\n2 base64:AQI=\n3 anycast job\n");
+  EXPECT_THAT(got.err, HasSubstr("3 message(s); last index 3; 4 older ones discarded"));
+  Json after = ok_json({"received", "news", "--after", "2"});
+  ASSERT_EQ(after["messages"].size(), 1u);
+  EXPECT_EQ(after["messages"][0]["payload_base64"], "am9i");
+
+  Outcome groups = postctl({"--admin", admin_address, "groups"});
+  EXPECT_EQ(groups.exit_code, 0) << groups.err;
+  EXPECT_THAT(groups.out, HasSubstr("2 group(s) at " + kSelf.short_hex()));
+  EXPECT_THAT(groups.out, ContainsRegex("news +member +" + kCcw1.short_hex() + " +1"));
+  EXPECT_THAT(groups.out, ContainsRegex("root +- +2"));
+
+  Outcome any = postctl({"--admin", admin_address, "anycast", "news", "job"});
+  EXPECT_EQ(any.exit_code, 0) << any.err;
+  EXPECT_EQ(any.out, "accepted by " + kCw1.to_hex() + " at 10.0.0.1:40003\n");
+
+  // Errors: the node's (exit 1), and the command line's (exit 2).
+  Outcome unsub = postctl({"--admin", admin_address, "unsubscribe", "sports"});
+  EXPECT_EQ(unsub.exit_code, 1);
+  EXPECT_THAT(unsub.err, HasSubstr("not subscribed to group 'sports'"));
+  Outcome no_message = postctl({"--admin", admin_address, "publish", "news"});
+  EXPECT_EQ(no_message.exit_code, 2);
+  EXPECT_THAT(no_message.err, HasSubstr("give the MESSAGE, or --file FILE"));
+  Outcome bad_id = postctl({"--admin", admin_address, "received", "--id", "abc"});
+  EXPECT_EQ(bad_id.exit_code, 2);
+  EXPECT_THAT(bad_id.err, HasSubstr("'abc' is not a group id"));
 }
 
 TEST_F(Postctl, OptionsMayFollowTheCommand) {
