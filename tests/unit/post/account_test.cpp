@@ -11,6 +11,7 @@
 #include "host/core/crypto.h"
 #include "host/core/errors.h"
 #include "host/past/errors.h"
+#include "tests/unit/post/test_users.h"
 #include "tools/post-sim/past_scenario.h"
 
 namespace post::services {
@@ -22,18 +23,8 @@ using sim::SimNode;
 
 constexpr std::int64_t kNow = 1'800'000'000;
 
-struct TestUser {
-  UserKeys keys;
-  UserCertificate certificate;
-};
-
 TestUser make_user(const CaKey& ca, const std::string& email) {
-  auto signing = crypto::generate_signing_key();
-  auto agreement = crypto::generate_agreement_key();
-  auto cert = issue_user_certificate(ca, "Test User", email, signing.public_key,
-                                     agreement.public_key, kNow - 100, kNow + 100000)
-                  .value();
-  return TestUser{UserKeys{signing.private_key, agreement.private_key}, std::move(cert)};
+  return make_test_user(ca, email, kNow);
 }
 
 class AccountRing : public ::testing::Test {

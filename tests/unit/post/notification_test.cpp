@@ -8,6 +8,7 @@
 #include "host/core/errors.h"
 #include "host/core/frame.h"
 #include "host/post/proto/notification.pb.h"
+#include "tests/unit/post/test_users.h"
 
 namespace post::services {
 namespace {
@@ -23,21 +24,9 @@ Bytes resign(proto::services::Notification n, const UserKeys& keys) {
   return wire::encode_message(n);
 }
 
-struct TestUser {
-  UserKeys keys;
-  UserCertificate certificate;
-};
-
 class Notifications : public ::testing::Test {
  protected:
-  TestUser make_user(const std::string& email) {
-    auto signing = crypto::generate_signing_key();
-    auto agreement = crypto::generate_agreement_key();
-    return TestUser{UserKeys{signing.private_key, agreement.private_key},
-                    issue_user_certificate(ca, "Test", email, signing.public_key,
-                                           agreement.public_key, kNow - 100, kNow + 100000)
-                        .value()};
-  }
+  TestUser make_user(const std::string& email) { return make_test_user(ca, email, kNow); }
 
   OutgoingNotification mail() {
     OutgoingNotification n;

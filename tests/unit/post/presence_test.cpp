@@ -12,6 +12,7 @@
 
 #include "host/core/crypto.h"
 #include "host/core/errors.h"
+#include "tests/unit/post/test_users.h"
 #include "tools/post-sim/past_scenario.h"
 
 namespace post::services {
@@ -23,18 +24,8 @@ using sim::SimNode;
 
 constexpr std::int64_t kNow = 1'800'000'000;
 
-struct TestUser {
-  UserKeys keys;
-  UserCertificate certificate;
-};
-
 TestUser make_user(const CaKey& ca, const std::string& email) {
-  auto signing = crypto::generate_signing_key();
-  auto agreement = crypto::generate_agreement_key();
-  return TestUser{UserKeys{signing.private_key, agreement.private_key},
-                  issue_user_certificate(ca, "Test", email, signing.public_key,
-                                         agreement.public_key, kNow - 100, kNow + 100000)
-                      .value()};
+  return make_test_user(ca, email, kNow);
 }
 
 // Records the announcements it can check, and counts those it cannot.
