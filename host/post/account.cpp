@@ -32,6 +32,9 @@ Status check_identity(const Identity& identity) {
   if (identity.presence.size() > kMaxPresenceBytes) {
     return too_long("presence data is at most " + std::to_string(kMaxPresenceBytes) + " bytes");
   }
+  if (identity.puzzle_bits > kMaxPuzzleBits) {
+    return too_long("a sender puzzle is at most " + std::to_string(kMaxPuzzleBits) + " bits");
+  }
   return ok_status();
 }
 
@@ -75,6 +78,7 @@ Result<past::Block> make_identity_block(const UserKeys& keys, const Identity& id
     pastry::set_id(h->mutable_handle(), head.handle);
   }
   record.set_presence(to_string(identity.presence));
+  record.set_puzzle_bits(identity.puzzle_bits);
   return past::make_public_key_block(keys.signing_key, version, wire::encode_message(record));
 }
 
@@ -110,6 +114,7 @@ Result<Identity> read_identity_block(const past::Block& block, const UserCertifi
     identity.log_heads.push_back(LogHeadRef{h.name(), *handle});
   }
   identity.presence = to_bytes(record.presence());
+  identity.puzzle_bits = record.puzzle_bits();
   POST_TRY(check_identity(identity));
   return identity;
 }

@@ -30,6 +30,8 @@ namespace post::services {
 inline constexpr std::size_t kMaxLogHeads = 64;
 inline constexpr std::size_t kMaxLogNameBytes = 64;
 inline constexpr std::size_t kMaxPresenceBytes = 4096;
+// The hardest sender puzzle a user may ask for (2^24 hashes: a few seconds of one core).
+inline constexpr std::uint32_t kMaxPuzzleBits = 24;
 
 struct LogHeadRef {
   std::string name;
@@ -43,6 +45,8 @@ struct Identity {
   std::optional<net::NodeHandle> contact;  // the node that serves the user now
   std::vector<LogHeadRef> log_heads;
   Bytes presence;
+  // Senders of notifications to this user solve a puzzle of this many bits (0: none).
+  std::uint32_t puzzle_bits = 0;
   std::uint64_t version = 0;  // the block's timestamp
 
   friend bool operator==(const Identity&, const Identity&) = default;

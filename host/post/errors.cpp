@@ -28,6 +28,10 @@ class PostCategory final : public std::error_category {
       case PostErrc::kNoSnapshot: return "the log has no snapshot";
       case PostErrc::kNotALogReader: return "this reader holds no key for the encrypted log";
       case PostErrc::kRecordTooLarge: return "log record larger than the size limit";
+      case PostErrc::kSenderBlocked: return "the recipient blocks this sender";
+      case PostErrc::kNotificationRefused: return "the recipient's node refused the notification";
+      case PostErrc::kNotDelivered: return "no node took the notification";
+      case PostErrc::kNotServedHere: return "the user is not served by this node";
     }
     return "unknown post error " + std::to_string(value);
   }

@@ -31,10 +31,15 @@ enum class PostErrc {
   kNoSnapshot,         // the log has no snapshot yet
   kNotALogReader,      // an encrypted log whose head holds no key for this reader
   kRecordTooLarge,     // a log record over kMaxRecordBytes
+  // Notification delivery (host/post/notification_service.h).
+  kSenderBlocked,      // the recipient refuses notifications from this sender
+  kNotificationRefused,  // the recipient's node refused the notification as invalid
+  kNotDelivered,       // neither the recipient's node nor any delegates took it
+  kNotServedHere,      // the user is not served by this node
 };
 
 // The highest value: codes above it came from a newer version.
-inline constexpr PostErrc kLastPostErrc = PostErrc::kRecordTooLarge;
+inline constexpr PostErrc kLastPostErrc = PostErrc::kNotServedHere;
 
 const std::error_category& post_category();
 

@@ -6,7 +6,8 @@
 // exactly-once to the application) and refuses senders on its block list.
 //
 // Delivery over the network (direct, or through delegates that wait for the recipient's
-// presence) is not here yet. Format: docs/protocol/notifications.md.
+// presence) is NotificationService (notification_service.h). Format:
+// docs/protocol/notifications.md.
 #pragma once
 
 #include <cstdint>
@@ -80,6 +81,11 @@ class NotificationInbox {
   enum class Verdict { kDeliver, kDuplicate, kBlocked };
   // Whether `n` goes to the application; a kDeliver is remembered.
   Verdict accept(const ReceivedNotification& n);
+
+  // Whether `id` was delivered (among the last `capacity`), and whether `sender_email` is
+  // blocked: what accept() would say, without remembering anything.
+  bool delivered(const Id& id) const { return seen_.contains(id); }
+  bool blocked(const std::string& sender_email) const { return blocked_.contains(sender_email); }
 
   void block(const std::string& sender_email) { blocked_.insert(sender_email); }
   void unblock(const std::string& sender_email) { blocked_.erase(sender_email); }
