@@ -6,6 +6,8 @@
 //                 [--k K] [--seed X] [--json]
 //   post-sim scribe --nodes N --groups G --publishes P [--anycasts A] [--fail F]
 //                   [--repair-seconds S] [--seed X] [--json]
+//   post-sim post --nodes N --users U --messages M [--offline-fraction F]
+//                 [--offline-seconds S] [--seed X] [--json]
 //
 // `past`: N nodes with PAST (in-memory stores) take B inserts of random content-hash blocks;
 // then in each of W waves a share F of the live nodes crash at once and the rest repair for
@@ -40,6 +42,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/post-sim/past_scenario.h"
+#include "tools/post-sim/post_scenario.h"
 #include "tools/post-sim/route_scenario.h"
 #include "tools/post-sim/scribe_scenario.h"
 
@@ -215,6 +218,50 @@ void print_summary(const ScribeReport& r, const ScribeScenarioOptions& o) {
   std::printf("  wall time     %.2f s\n", r.seconds);
 }
 
+nlohmann::ordered_json to_json(const PostReport& r) {
+  nlohmann::ordered_json j;
+  j["nodes"] = r.nodes;
+  j["users"] = r.users;
+  j["messages"] = r.messages;
+  j["sent"] = r.sent;
+  j["send_failures"] = r.send_failures;
+  j["sent_direct"] = r.sent_direct;
+  j["sent_delegated"] = r.sent_delegated;
+  j["delivered"] = r.delivered;
+  j["duplicates_to_app"] = r.duplicates_to_app;
+  j["lost"] = r.lost;
+  j["bodies_fetched"] = r.bodies_fetched;
+  j["plaintext_blocks_found"] = r.plaintext_blocks_found;
+  j["offline_users"] = r.offline_users;
+  j["mean_delivery_seconds_online"] = r.mean_delivery_seconds_online;
+  j["mean_delivery_seconds_offline"] = r.mean_delivery_seconds_offline;
+  j["held_at_end"] = r.held_at_end;
+  j["virtual_seconds"] = r.virtual_seconds;
+  j["seconds"] = r.seconds;
+  return j;
+}
+
+void print_summary(const PostReport& r, const PostScenarioOptions& o) {
+  std::printf("post: %zu nodes (seed %llu), %zu users (%zu offline for %.0f s), %zu messages\n",
+              r.nodes, static_cast<unsigned long long>(o.ring.ring.seed), r.users,
+              r.offline_users, net::to_seconds(o.offline), r.messages);
+  std::printf("  sent          %zu (%zu direct, %zu to delegates), %zu failed\n", r.sent,
+              r.sent_direct, r.sent_delegated, r.send_failures);
+  if (!r.first_send_error.empty()) {
+    std::printf("                first failure: %s\n", r.first_send_error.c_str());
+  }
+  std::printf("  delivered     %zu, %zu duplicates to the application, %zu lost\n", r.delivered,
+              r.duplicates_to_app, r.lost);
+  std::printf("  bodies        %zu fetched intact by their recipient\n", r.bodies_fetched);
+  std::printf("  latency       %.2f s online, %.2f s offline (from the recipient's return)\n",
+              r.mean_delivery_seconds_online, r.mean_delivery_seconds_offline);
+  std::printf("  plaintext     %zu stored blocks hold a message's plaintext\n",
+              r.plaintext_blocks_found);
+  std::printf("  delegates     %zu notifications still held at the end\n", r.held_at_end);
+  std::printf("  simulation    virtual %.1f s\n", r.virtual_seconds);
+  std::printf("  wall time     %.2f s\n", r.seconds);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -323,9 +370,55 @@ int main(int argc, char** argv) {
   scribe_cmd->add_option("--seed", scribe_options.ring.seed, "seed of the whole run")->default_val(1);
   scribe_cmd->add_flag("--json", json, "print one JSON object on stdout");
 
+  PostScenarioOptions post_options;
+  double offline_seconds = 300;
+  CLI::App* post_cmd = app.add_subcommand(
+      "post", "users send each other messages (secure store + notifications), some offline");
+  post_cmd->add_option("--nodes", post_options.ring.ring.nodes, "nodes in the ring")
+      ->default_val(200)
+      ->check(CLI::Range(std::size_t{2}, std::size_t{1'000'000}));
+  post_cmd->add_option("--users", post_options.users, "users, each served by a random node")
+      ->default_val(50)
+      ->check(CLI::Range(std::size_t{2}, std::size_t{1'000'000}));
+  post_cmd->add_option("--messages", post_options.messages, "messages between random users")
+      ->default_val(200);
+  post_cmd
+      ->add_option("--offline-fraction", post_options.offline_fraction,
+                   "share of the users offline while the messages are sent")
+      ->default_val(0.0)
+      ->check(CLI::Range(0.0, 0.9));
+  post_cmd
+      ->add_option("--offline-seconds", offline_seconds,
+                   "virtual seconds the offline users stay away")
+      ->default_val(300.0)
+      ->check(CLI::NonNegativeNumber);
+  post_cmd->add_option("--seed", post_options.ring.ring.seed, "seed of the whole run")
+      ->default_val(1);
+  post_cmd->add_flag("--json", json, "print one JSON object on stdout");
+
   CLI11_PARSE(app, argc, argv);
 
   ProgressBar bar;
+  if (post_cmd->parsed()) {
+    post_options.offline = net::seconds(offline_seconds);
+    if (::isatty(STDERR_FILENO)) {
+      post_options.join_progress = [&bar](std::size_t done, std::size_t total, net::Time now) {
+        bar.draw(done, total, now);
+      };
+      post_options.on_phase = [&bar](const std::string& phase) {
+        bar.finish();
+        std::fprintf(stderr, "%s...\n", phase.c_str());
+      };
+    }
+    PostReport report = run_post_scenario(post_options);
+    bar.finish();
+    if (json) {
+      std::cout << to_json(report).dump() << "\n";
+    } else {
+      print_summary(report, post_options);
+    }
+    return 0;
+  }
   if (scribe_cmd->parsed()) {
     scribe_options.repair = net::seconds(scribe_repair_seconds);
     if (::isatty(STDERR_FILENO)) {
