@@ -346,8 +346,9 @@ PostReport run_post_scenario(const PostScenarioOptions& options) {
   Duration away = sim.network().now() - offline_since;
   if (away < options.offline) sim.run_for(options.offline - away);
   phase("returning");
-  const Time returned_at = sim.network().now();
+  std::vector<Time> returned_at(users.size(), Time{0});
   for (std::size_t u : offline) {
+    returned_at[u] = sim.network().now();  // each comes back when its node starts serving it
     auto s = ring.serve(home[u], users[u]);
     if (!s.ok()) throw std::runtime_error("serving " + users[u].email() + " again: " + s.error().to_string());
   }
@@ -370,7 +371,8 @@ PostReport run_post_scenario(const PostScenarioOptions& options) {
       if (m.body_ok) ++report.bodies_fetched;
       report.duplicates_to_app += static_cast<std::size_t>(m.deliveries - 1);
       if (offline.contains(m.recipient)) {
-        offline_sum += net::to_seconds(m.delivered_at - std::max(returned_at, m.sent_at));
+        offline_sum +=
+            net::to_seconds(m.delivered_at - std::max(returned_at[m.recipient], m.sent_at));
         ++offline_n;
       } else {
         online_sum += net::to_seconds(m.delivered_at - m.sent_at);
