@@ -689,15 +689,16 @@ void NotificationService::find_sender(const std::string& email,
 // Delegates
 // ---------------------------------------------------------------------------------------
 
-void NotificationService::deliver(const Id& /*key*/, ByteView payload,
+void NotificationService::deliver(const Id& key, ByteView payload,
                                   const pastry::RouteInfo& info) {
   auto m = wire::decode_message<pb::NotifyMessage>(payload, "notification message");
   if (!m.ok()) return refuse(info.source, m.error().message);
   if (!m->has_delegate()) return refuse(info.source, "a routed message that is not a delegation");
-  handle_delegate(info.source, *m);
+  handle_delegate(info.source, key, *m);
 }
 
-void NotificationService::handle_delegate(const NodeHandle& source, const pb::NotifyMessage& m) {
+void NotificationService::handle_delegate(const NodeHandle& source, const Id& key,
+                                          const pb::NotifyMessage& m) {
   pb::NotifyMessage reply;
   reply.set_request_id(m.request_id());
   auto header = check_delegate(m.delegate());
@@ -711,6 +712,7 @@ void NotificationService::handle_delegate(const NodeHandle& source, const pb::No
   record.set_recipient_email(m.delegate().recipient_email());
   record.set_puzzle_nonce(m.delegate().puzzle_nonce());
   record.set_held_since_ms(static_cast<std::uint64_t>(unix_ms()));
+  record.set_key(to_string(key.bytes()));
 
   std::uint64_t cid = next_id_++;
   auto c = std::make_unique<Coordination>();
@@ -722,12 +724,10 @@ void NotificationService::handle_delegate(const NodeHandle& source, const pb::No
   } else {
     reply.mutable_delegate_reply()->set_error(kept.error().to_string());
   }
-  // The root's closest neighbours keep copies too, so that k nodes hold it.
+  // The other nodes closest to the key keep copies too, so that k nodes hold it.
   std::vector<NodeHandle> neighbours;
-  for (const NodeHandle& n : pastry_.replica_set(pastry_.local().id, config_.delegates + 1)) {
-    if (n.id == pastry_.local().id) continue;
-    if (static_cast<int>(neighbours.size()) + 1 >= config_.delegates) break;
-    neighbours.push_back(n);
+  for (const NodeHandle& n : pastry_.replica_set(key, config_.delegates)) {
+    if (n.id != pastry_.local().id) neighbours.push_back(n);
   }
   c->outstanding = static_cast<int>(neighbours.size());
   coordinations_[cid] = std::move(c);
@@ -735,6 +735,7 @@ void NotificationService::handle_delegate(const NodeHandle& source, const pb::No
 
   pb::NotifyMessage hold_message;
   *hold_message.mutable_hold()->mutable_delegate() = m.delegate();
+  hold_message.mutable_hold()->mutable_delegate()->set_key(to_string(key.bytes()));
   std::weak_ptr<char> alive = alive_;
   for (const NodeHandle& n : neighbours) {
     hold_message.set_request_id(expect(n, config_.hold_timeout,
@@ -778,11 +779,19 @@ void NotificationService::handle_hold(const NodeHandle& from, const pb::NotifyMe
     reply.mutable_hold_reply()->set_error(header.error().message);
     return send(from, reply);
   }
+  auto key = pastry::id_from_wire(d.key());
+  if (!key) {
+    refuse(from, "hold: no valid key");
+    reply.mutable_hold_reply()->set_error("no valid key");
+    return send(from, reply);
+  }
   pb::HeldNotification record;
   record.set_notification(d.notification());
   record.set_recipient_email(d.recipient_email());
   record.set_puzzle_nonce(d.puzzle_nonce());
-  record.set_held_since_ms(static_cast<std::uint64_t>(unix_ms()));
+  const auto now = static_cast<std::uint64_t>(unix_ms());
+  record.set_held_since_ms(d.held_since_ms() > 0 ? std::min(d.held_since_ms(), now) : now);
+  record.set_key(d.key());
   auto kept = hold(header->id, record);
   reply.mutable_hold_reply()->set_error(kept.ok() ? "" : kept.error().to_string());
   send(from, reply);
@@ -956,6 +965,48 @@ void NotificationService::forget_held(const Id& id) {
   auto r = recipients_.find(it->second->recipient);
   if (r != recipients_.end()) r->second->held.erase(id);
   held_.erase(it);
+}
+
+void NotificationService::update(const NodeHandle& node, bool joined) {
+  const Id& changed = node.id;
+  if (joined) {
+    // The newcomer gets what it is now one of the k closest to.
+    return replicate([&](const Id&, const NodeHandle& n) { return n.id == changed; });
+  }
+  // A node left: where it was among the k closest to a key (it is nearer to the key than the
+  // farthest of the k now), the node that took its place needs a copy. Every member is sent
+  // one; those that have it answer at once.
+  replicate([&](const Id& key, const NodeHandle& n) {
+    (void)n;
+    auto set = pastry_.replica_set(key, config_.delegates);
+    return !set.empty() && is_closer(key, changed, set.back().id);
+  });
+}
+
+void NotificationService::replicate(
+    const std::function<bool(const Id& key, const NodeHandle& node)>& needs) {
+  std::weak_ptr<char> alive = alive_;
+  for (const auto& [id, h] : held_) {
+    auto key = pastry::id_from_wire(h->record.key());
+    if (!key) continue;  // held before keys were recorded
+    auto set = pastry_.replica_set(*key, config_.delegates);
+    bool ours = std::any_of(set.begin(), set.end(),
+                            [&](const NodeHandle& n) { return n.id == pastry_.local().id; });
+    if (!ours) continue;  // others are closer: they look after it
+    for (const NodeHandle& n : set) {
+      if (n.id == pastry_.local().id || !needs(*key, n)) continue;
+      pb::NotifyMessage m;
+      pb::Delegate* d = m.mutable_hold()->mutable_delegate();
+      d->set_notification(h->record.notification());
+      d->set_recipient_email(h->record.recipient_email());
+      d->set_puzzle_nonce(h->record.puzzle_nonce());
+      d->set_key(h->record.key());
+      d->set_held_since_ms(h->record.held_since_ms());
+      m.set_request_id(expect(n, config_.hold_timeout, [](const pb::NotifyMessage*) {}));
+      ++stats_.replicated;
+      send(n, m);
+    }
+  }
 }
 
 void NotificationService::tick() {

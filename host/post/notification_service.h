@@ -78,6 +78,7 @@ struct NotificationStats {
   std::uint64_t sent_delegated = 0;   // handed to delegates
   std::uint64_t send_failures = 0;
   std::uint64_t held = 0;             // notifications taken as a delegate
+  std::uint64_t replicated = 0;       // copies sent to nodes that became delegates
   std::uint64_t delivered_by_delegate = 0;  // held ones a recipient's node took
   std::uint64_t expired = 0;          // held ones given up after hold_for
   std::uint64_t received = 0;         // handed to a local user's application
@@ -165,6 +166,9 @@ class NotificationService final : public pastry::Application, public net::Messag
 
   // ---- pastry::Application (AppId::kPost) ----
   void deliver(const Id& key, ByteView payload, const pastry::RouteInfo& info) override;
+  // A leaf-set change: nodes that became one of the k closest to a held notification's key
+  // get a copy, so k delegates keep holding it as nodes fail and join.
+  void update(const net::NodeHandle& node, bool joined) override;
 
   // ---- net::MessageHandler (Channel::kPost) ----
   void on_message(const net::NodeHandle& from, ByteView payload) override;
@@ -208,7 +212,8 @@ class NotificationService final : public pastry::Application, public net::Messag
   void find_sender(const std::string& email, std::function<void(Result<UserCertificate>)> done);
 
   // Delegates.
-  void handle_delegate(const net::NodeHandle& source, const proto::services::NotifyMessage& m);
+  void handle_delegate(const net::NodeHandle& source, const Id& key,
+                       const proto::services::NotifyMessage& m);
   void finish_coordination(std::uint64_t id, const std::string& error);
   void handle_hold(const net::NodeHandle& from, const proto::services::NotifyMessage& m);
   Status hold(const Id& id, const proto::services::HeldNotification& record);
@@ -218,6 +223,9 @@ class NotificationService final : public pastry::Application, public net::Messag
   void recheck_recipient(const Bytes& recipient_key);
   void deliver_held(const Bytes& recipient_key, const net::NodeHandle& node);
   void forget_held(const Id& id);
+  // Sends a copy of each held notification to the nodes among the k closest to its key for
+  // which `needs(key, node)` holds.
+  void replicate(const std::function<bool(const Id& key, const net::NodeHandle& node)>& needs);
   void tick();
 
   // Takes up what the store holds from an earlier run.

@@ -89,7 +89,9 @@ class NotifyRing : public ::testing::Test {
 
   std::size_t held_everywhere() {
     std::size_t sum = 0;
-    for (SimNode n : nodes) sum += ring->notify(n)->held_count();
+    for (SimNode n : nodes) {
+      if (ring->notify(n) != nullptr) sum += ring->notify(n)->held_count();
+    }
     return sum;
   }
 
@@ -161,6 +163,55 @@ TEST_F(NotifyRing, DirectWhileOnlineThroughDelegatesWhileOfflineExactlyOnce) {
   deliver_raw(nodes[4], bob_laptop, again);
   EXPECT_EQ(handed["bob@example.org"].size(), 5u);
   EXPECT_EQ(ring->notify(bob_laptop)->stats().duplicates, 1u);
+}
+
+TEST_F(NotifyRing, FailedDelegatesAreReplacedAndTheNotificationStillArrives) {
+  const SimNode alice_home = nodes[1], bob_home = nodes[5];
+  ASSERT_TRUE(ring->serve(alice_home, alice).ok());
+  ASSERT_TRUE(ring->serve(bob_home, bob).ok());
+  ring->unserve(bob_home, bob);
+
+  // A notification none of whose delegates is Alice's or Bob's node.
+  std::optional<SendResult> sent;
+  for (int attempt = 0; attempt < 10 && !sent; ++attempt) {
+    auto r = ring->send(alice_home, alice, bob.email(), note("try " + std::to_string(attempt)));
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    ASSERT_EQ(r->path, SendPath::kDelegated);
+    bool clear = std::none_of(r->nodes.begin(), r->nodes.end(), [&](const net::NodeHandle& h) {
+      return h.id == ring->ring().node(alice_home)->local().id ||
+             h.id == ring->ring().node(bob_home)->local().id;
+    });
+    if (clear) sent = *r;
+  }
+  ASSERT_TRUE(sent.has_value());
+  ASSERT_EQ(sent->nodes.size(), 3u);
+  const std::size_t sends = held_everywhere() / 3;
+
+  // Two of its three delegates crash; the third hands copies to the nodes that replace them.
+  std::vector<SimNode> victims = {ring->past_ring().node_of(sent->nodes[0].id),
+                                  ring->past_ring().node_of(sent->nodes[1].id)};
+  ring->crash(victims);
+  auto holders_of = [&](const Id& id) {
+    int count = 0;
+    for (SimNode n : ring->ring().members()) {
+      if (ring->notification_store(n)->contains(past::BlockKey{id})) ++count;
+    }
+    return count;
+  };
+  ASSERT_TRUE(ring->run_until([&] { return holders_of(sent->id) >= 3; }, 120s))
+      << holders_of(sent->id);
+  std::uint64_t replicated = 0;
+  for (SimNode n : ring->ring().members()) replicated += ring->notify(n)->stats().replicated;
+  EXPECT_GT(replicated, 0u);
+
+  ASSERT_TRUE(ring->serve(bob_home, bob).ok());
+  ASSERT_TRUE(ring->run_until(
+      [&] { return handed["bob@example.org"].size() >= sends; }, 60s));
+  ASSERT_TRUE(ring->run_until([&] { return held_everywhere() == 0; }, 60s)) << held_everywhere();
+  const auto& got = handed["bob@example.org"];
+  EXPECT_EQ(got.size(), sends);
+  EXPECT_EQ(std::set<Id>(got.begin(), got.end()).size(), sends);
+  EXPECT_NE(std::find(got.begin(), got.end(), sent->id), got.end());
 }
 
 // Re-signs a notification's body, after `edit`, with `key`.
