@@ -372,7 +372,20 @@ Status write_private_key(const std::string& path, KeyKind kind, ByteView signing
 namespace {
 
 // A key file of `kind`, checked for its mode, armor, kind and signing key.
-Result<proto::PrivateKeyFile> read_key_file(const std::string& path, KeyKind kind) {
+Bytes key_file_associated_data(KeyKind kind) {
+  Bytes ad = to_bytes("post-key-file-v1");
+  ad.push_back(static_cast<std::uint8_t>(to_proto(kind)));
+  return ad;
+}
+
+// Scrypt cost of new protected key files: N = 2^15, r = 8, p = 1 (RFC 7914's interactive
+// setting: about 32 MiB and a tenth of a second).
+constexpr unsigned kScryptLog2N = 15;
+constexpr unsigned kScryptR = 8;
+constexpr unsigned kScryptP = 1;
+
+Result<proto::PrivateKeyFile> read_key_file(const std::string& path, KeyKind kind,
+                                            std::string_view passphrase = {}) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return make_error(CoreErrc::kIoError, "cannot read " + path + ": " + errno_text());
@@ -393,6 +406,25 @@ Result<proto::PrivateKeyFile> read_key_file(const std::string& path, KeyKind kin
   if (file->version() != 1 || file->kind() != to_proto(kind)) {
     return make_error(CoreErrc::kBadKey, path + " holds a different kind of key");
   }
+  if (file->has_protected_keys()) {
+    if (passphrase.empty()) {
+      return make_error(CoreErrc::kBadKey, path + " is protected by a passphrase; none was given");
+    }
+    const auto& p = file->protected_keys();
+    auto key = crypto::scrypt(as_bytes(passphrase), as_bytes(p.salt()), p.log2_n(), p.r(), p.p(),
+                              crypto::kAesKeyBytes);
+    if (!key.ok()) return make_error(CoreErrc::kBadKey, path + ": " + key.error().message);
+    auto inner = crypto::aes_gcm_decrypt(*key, as_bytes(p.nonce()), as_bytes(p.ciphertext()),
+                                         key_file_associated_data(kind));
+    if (!inner.ok()) {
+      return make_error(CoreErrc::kBadKey, path + ": wrong passphrase (or a damaged file)");
+    }
+    auto opened = wire::decode_message<proto::PrivateKeyFile>(*inner, path);
+    if (!opened.ok() || opened->kind() != to_proto(kind) || opened->has_protected_keys()) {
+      return make_error(CoreErrc::kBadKey, path + ": the protected keys are malformed");
+    }
+    file = std::move(opened);
+  }
   if (file->signing_key().size() != crypto::kEd25519PrivateKeyBytes) {
     return make_error(CoreErrc::kBadKey, path + ": signing key is not 32 bytes");
   }
@@ -406,18 +438,47 @@ Result<Bytes> read_private_key(const std::string& path, KeyKind kind) {
   return to_bytes(file.signing_key());
 }
 
-Status write_user_keys(const std::string& path, const UserKeys& keys) {
+Status write_user_keys(const std::string& path, const UserKeys& keys,
+                       std::string_view passphrase) {
   proto::PrivateKeyFile file;
   file.set_version(1);
   file.set_kind(to_proto(KeyKind::kUser));
   file.set_signing_key(to_string(keys.signing_key));
   file.set_agreement_key(to_string(keys.agreement_key));
+  if (!passphrase.empty()) {
+    proto::PrivateKeyFile outer;
+    outer.set_version(1);
+    outer.set_kind(to_proto(KeyKind::kUser));
+    auto* p = outer.mutable_protected_keys();
+    Bytes salt = crypto::random_bytes(16);
+    Bytes nonce = crypto::random_bytes(crypto::kGcmNonceBytes);
+    POST_TRY_ASSIGN(Bytes key, crypto::scrypt(as_bytes(passphrase), salt, kScryptLog2N, kScryptR,
+                                              kScryptP, crypto::kAesKeyBytes));
+    POST_TRY_ASSIGN(Bytes sealed, crypto::aes_gcm_encrypt(key, nonce, wire::encode_message(file),
+                                                          key_file_associated_data(KeyKind::kUser)));
+    p->set_salt(to_string(salt));
+    p->set_log2_n(kScryptLog2N);
+    p->set_r(kScryptR);
+    p->set_p(kScryptP);
+    p->set_nonce(to_string(nonce));
+    p->set_ciphertext(to_string(sealed));
+    file = std::move(outer);
+  }
   return write_file(path, armor(kPrivateKeyLabel, wire::encode_message(file)),
                     /*private_file=*/true);
 }
 
-Result<UserKeys> read_user_keys(const std::string& path) {
-  POST_TRY_ASSIGN(auto file, read_key_file(path, KeyKind::kUser));
+bool key_file_is_protected(const std::string& path) {
+  auto text = read_file(path);
+  if (!text.ok()) return false;
+  auto raw = dearmor(kPrivateKeyLabel, *text);
+  if (!raw.ok()) return false;
+  auto file = wire::decode_message<proto::PrivateKeyFile>(*raw, path);
+  return file.ok() && file->has_protected_keys();
+}
+
+Result<UserKeys> read_user_keys(const std::string& path, std::string_view passphrase) {
+  POST_TRY_ASSIGN(auto file, read_key_file(path, KeyKind::kUser, passphrase));
   if (file.agreement_key().size() != crypto::kX25519KeyBytes) {
     return make_error(CoreErrc::kBadKey, path + ": agreement key is not 32 bytes");
   }

@@ -129,10 +129,17 @@ Status write_private_key(const std::string& path, KeyKind kind, ByteView signing
 // message says to chmod 600 it), a key of another kind and anything malformed.
 Result<Bytes> read_private_key(const std::string& path, KeyKind kind);
 
-// Writes a user's key file (both keys; mode 0600).
-Status write_user_keys(const std::string& path, const UserKeys& keys);
-// Reads a user's key file, with read_private_key's checks; both keys must be 32 bytes.
-Result<UserKeys> read_user_keys(const std::string& path);
+// Writes a user's key file (both keys; mode 0600). With a `passphrase`, the keys are
+// encrypted under a key derived from it with scrypt (N = 2^15, r = 8, p = 1: about 32 MiB and
+// a tenth of a second), so the file alone does not give them away.
+Status write_user_keys(const std::string& path, const UserKeys& keys,
+                       std::string_view passphrase = {});
+// Reads a user's key file, with read_private_key's checks; both keys must be 32 bytes. A
+// protected file needs its passphrase: without one, or with a wrong one, CoreErrc::kBadKey
+// saying which.
+Result<UserKeys> read_user_keys(const std::string& path, std::string_view passphrase = {});
+// Whether the key file at `path` is passphrase-protected (false when it cannot be read).
+bool key_file_is_protected(const std::string& path);
 
 // Reads an armored certificate file of the given label.
 Result<Bytes> read_certificate_file(const std::string& path, std::string_view label);

@@ -8,6 +8,7 @@
 #include <cryptopp/misc.h>
 #include <cryptopp/osrng.h>
 #include <cryptopp/secblock.h>
+#include <cryptopp/scrypt.h>
 #include <cryptopp/sha.h>
 #include <cryptopp/xed25519.h>
 
@@ -241,6 +242,20 @@ Result<Bytes> hkdf_sha256(ByteView ikm, ByteView salt, ByteView info, std::size_
     CryptoPP::HKDF<CryptoPP::SHA256>().DeriveKey(out.data(), out.size(), bytes_of(ikm), ikm.size(),
                                                  bytes_of(salt), salt.size(), bytes_of(info),
                                                  info.size());
+    return out;
+  });
+}
+
+Result<Bytes> scrypt(ByteView passphrase, ByteView salt, unsigned log2_n, unsigned r, unsigned p,
+                     std::size_t length) {
+  if (log2_n < 1 || log2_n > 24 || r < 1 || r > 64 || p < 1 || p > 16) {
+    return make_error(CoreErrc::kBadLength, "scrypt parameters out of bounds");
+  }
+  return guarded("scrypt", [&]() -> Result<Bytes> {
+    Bytes out(length);
+    CryptoPP::Scrypt().DeriveKey(out.data(), out.size(), bytes_of(passphrase), passphrase.size(),
+                                 bytes_of(salt), salt.size(), CryptoPP::word64{1} << log2_n, r,
+                                 p);
     return out;
   });
 }

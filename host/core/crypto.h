@@ -55,6 +55,12 @@ class Sha256 {
 // `length` bytes. Refuses length > 255 * 32 with CoreErrc::kBadLength.
 Result<Bytes> hkdf_sha256(ByteView ikm, ByteView salt, ByteView info, std::size_t length);
 
+// scrypt (RFC 7914) of `passphrase` with `salt`: cost N = 2^log2_n, block size r,
+// parallelism p, `length` output bytes. For keys from passphrases (key files). Refuses
+// log2_n outside 1..24, r outside 1..64, p outside 1..16 (CoreErrc::kBadLength).
+Result<Bytes> scrypt(ByteView passphrase, ByteView salt, unsigned log2_n, unsigned r, unsigned p,
+                     std::size_t length);
+
 // ---- randomness ---------------------------------------------------------------------------
 
 // Fills `out` from the operating system's CSPRNG. Thread-safe. Aborts the process if the

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "host/core/crypto.h"
 #include "host/core/errors.h"
 #include "host/core/proto/identity.pb.h"
@@ -226,6 +228,51 @@ TEST_F(KeyFiles, UserKeysAreWrittenWithMode0600AndReadBackBoth) {
   auto loose = read_user_keys(path);
   ASSERT_FALSE(loose.ok());
   EXPECT_NE(loose.error().message.find("chmod 600"), std::string::npos);
+}
+
+TEST_F(KeyFiles, APassphraseProtectedUserKeyFileOpensOnlyWithItsPassphrase) {
+  std::string path = (dir / "user.key").string();
+  auto signing = crypto::generate_signing_key();
+  auto agreement = crypto::generate_agreement_key();
+  const UserKeys keys{signing.private_key, agreement.private_key};
+  ASSERT_TRUE(write_user_keys(path, keys, "correct horse").ok());
+  EXPECT_TRUE(key_file_is_protected(path));
+  // The keys are not in the file in the clear.
+  auto text = read_file(path).value();
+  auto raw = dearmor(kPrivateKeyLabel, text).value();
+  EXPECT_EQ(std::search(raw.begin(), raw.end(), signing.private_key.begin(),
+                        signing.private_key.end()),
+            raw.end());
+
+  auto opened = read_user_keys(path, "correct horse");
+  ASSERT_TRUE(opened.ok()) << opened.error().to_string();
+  EXPECT_EQ(opened->signing_key, keys.signing_key);
+  EXPECT_EQ(opened->agreement_key, keys.agreement_key);
+
+  auto none = read_user_keys(path);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().message.find("passphrase"), std::string::npos) << none.error().message;
+  auto wrong = read_user_keys(path, "battery staple");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.error().message.find("wrong passphrase"), std::string::npos);
+
+  // An unprotected file reads with or without a passphrase.
+  std::string plain = (dir / "plain.key").string();
+  ASSERT_TRUE(write_user_keys(plain, keys).ok());
+  EXPECT_FALSE(key_file_is_protected(plain));
+  EXPECT_TRUE(read_user_keys(plain, "ignored").ok());
+}
+
+TEST(Scrypt, MatchesRfc7914) {
+  // RFC 7914 section 12, second vector: "password", "NaCl", N = 1024, r = 8, p = 16.
+  auto out = crypto::scrypt(as_bytes(std::string_view("password")),
+                            as_bytes(std::string_view("NaCl")), 10, 8, 16, 64);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(to_hex(*out),
+            "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b373162"
+            "2eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640");
+  EXPECT_FALSE(crypto::scrypt({}, {}, 0, 8, 1, 32).ok());
+  EXPECT_FALSE(crypto::scrypt({}, {}, 10, 0, 1, 32).ok());
 }
 
 TEST(ReadFile, NamesThePathWhenItIsMissing) {
