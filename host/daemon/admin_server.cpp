@@ -58,6 +58,10 @@ std::string kind_name(const admin::AdminRequest& r) {
     case admin::AdminRequest::kReceived: return "received";
     case admin::AdminRequest::kAnycast: return "anycast";
     case admin::AdminRequest::kGroups: return "groups";
+    case admin::AdminRequest::kUsers: return "users";
+    case admin::AdminRequest::kNotify: return "notify";
+    case admin::AdminRequest::kNotifications: return "notifications";
+    case admin::AdminRequest::kBlockSender: return "block";
     case admin::AdminRequest::KIND_NOT_SET: break;
   }
   return "unknown";

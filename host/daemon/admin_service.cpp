@@ -5,6 +5,8 @@
 #include <deque>
 #include <utility>
 
+#include "host/core/errors.h"
+
 namespace post::daemon {
 
 namespace admin = proto::admin;
@@ -116,6 +118,10 @@ void AdminService::handle(const admin::AdminRequest& request,
     case admin::AdminRequest::kReceived: reply(received(request.received())); return;
     case admin::AdminRequest::kAnycast: anycast(request.anycast(), std::move(reply)); return;
     case admin::AdminRequest::kGroups: reply(groups()); return;
+    case admin::AdminRequest::kUsers: reply(users()); return;
+    case admin::AdminRequest::kNotify: notify(request.notify(), std::move(reply)); return;
+    case admin::AdminRequest::kNotifications: reply(notifications(request.notifications())); return;
+    case admin::AdminRequest::kBlockSender: reply(block_sender(request.block_sender())); return;
     case admin::AdminRequest::KIND_NOT_SET: break;
   }
   reply(admin_error("unknown admin request: this postd does not know the command"));
@@ -204,6 +210,24 @@ admin::AdminResponse AdminService::status() const {
   c->set_anycast_steps(ss.anycast_steps);
   c->set_redirected(ss.redirected);
   c->set_messages_refused(ss.messages_refused);
+
+  if (users_) {
+    const auto& ns = users_->notifications().stats();
+    auto* n = s->mutable_notifications();
+    n->set_users(static_cast<std::uint32_t>(users_->users().size()));
+    n->set_held_now(users_->notifications().held_count());
+    n->set_sent_direct(ns.sent_direct);
+    n->set_sent_delegated(ns.sent_delegated);
+    n->set_send_failures(ns.send_failures);
+    n->set_held(ns.held);
+    n->set_delivered_by_delegate(ns.delivered_by_delegate);
+    n->set_expired(ns.expired);
+    n->set_received(ns.received);
+    n->set_duplicates(ns.duplicates);
+    n->set_refused(ns.refused);
+    n->set_messages_refused(ns.messages_refused);
+    n->set_presence_announcements(users_->presence().announcements());
+  }
   return response;
 }
 
@@ -470,6 +494,130 @@ admin::AdminResponse AdminService::groups() const {
     if (g.parent) fill_node(out->mutable_parent(), *g.parent);
     for (const auto& c : g.children) fill_node(out->add_children(), c);
   }
+  return response;
+}
+
+// ---------------------------------------------------------------------------------------
+// Users and notifications
+// ---------------------------------------------------------------------------------------
+
+Result<const LocalUser*> AdminService::served_user(const std::string& email) const {
+  if (!users_) {
+    return make_error(CoreErrc::kConfigMissingKey, "this node serves no users yet");
+  }
+  if (const LocalUser* user = users_->find(email)) return user;
+  std::string served;
+  for (const auto& u : users_->users()) {
+    served += (served.empty() ? "" : ", ") + u.certificate.email;
+  }
+  return make_error(
+      CoreErrc::kConfigBadValue,
+      "'" + email + "' is not a user this node serves (" +
+          (served.empty() ? "it serves none: see users: in node.yaml" : "it serves " + served) +
+          ")");
+}
+
+admin::AdminResponse AdminService::users() const {
+  if (!users_) return admin_error("this node serves no users yet");
+  admin::AdminResponse response;
+  auto* r = response.mutable_users();
+  fill_node(r->mutable_self(), node_.local());
+  for (const auto& user : users_->users()) {
+    auto* u = r->add_users();
+    u->set_email(user.certificate.email);
+    u->set_name(user.certificate.name);
+    u->set_puzzle_bits(user.puzzle_bits);
+    u->set_received(users_->notifications().delivered(user.certificate.email).size());
+    u->set_signing_key(to_string(user.certificate.signing_key));
+    u->set_published(users_->state(user.certificate.email) == ServedUsers::State::kServed);
+  }
+  return response;
+}
+
+void AdminService::notify(const admin::NotifyRequest& request,
+                          std::function<void(admin::AdminResponse)> reply) {
+  auto sender = served_user(request.from());
+  if (!sender.ok()) {
+    reply(admin_error(sender.error().message));
+    return;
+  }
+  if (request.to().empty()) {
+    reply(admin_error("no recipient: give the recipient's email"));
+    return;
+  }
+  if (request.application().empty() ||
+      request.application().size() > services::kMaxApplicationNameBytes) {
+    reply(admin_error("the application name must be 1 to " +
+                      std::to_string(services::kMaxApplicationNameBytes) + " bytes, got " +
+                      std::to_string(request.application().size())));
+    return;
+  }
+  if (request.app_data().size() > services::kMaxAppDataBytes) {
+    reply(admin_error("the data is " + std::to_string(request.app_data().size()) +
+                      " bytes; a notification carries at most " +
+                      std::to_string(services::kMaxAppDataBytes)));
+    return;
+  }
+  services::OutgoingNotification notification;
+  notification.application = request.application();
+  notification.app_data = to_bytes(request.app_data());
+  std::string what = "notification from " + request.from() + " to " + request.to();
+  users_->notifications().send(
+      (*sender)->keys, (*sender)->certificate, request.to(), std::move(notification),
+      [reply = std::move(reply), what](Result<services::SendResult> result) {
+        if (!result.ok()) {
+          reply(admin_error(what + " failed: " + result.error().to_string()));
+          return;
+        }
+        admin::AdminResponse response;
+        auto* n = response.mutable_notify();
+        set_bytes(n->mutable_id(), result->id);
+        n->set_delegated(result->path == services::SendPath::kDelegated);
+        for (const auto& node : result->nodes) fill_node(n->add_nodes(), node);
+        reply(std::move(response));
+      });
+}
+
+admin::AdminResponse AdminService::notifications(const admin::NotificationsRequest& request) const {
+  auto user = served_user(request.user());
+  if (!user.ok()) return admin_error(user.error().message);
+  admin::AdminResponse response;
+  auto* r = response.mutable_notifications();
+  r->set_user(request.user());
+  auto delivered = users_->notifications().delivered(request.user());
+  for (std::size_t i = 0; i < delivered.size(); ++i) {
+    std::uint64_t index = i + 1;
+    if (index <= request.after()) continue;
+    const auto& d = delivered[i];
+    const auto& n = d.notification;
+    auto* out = r->add_notifications();
+    out->set_index(index);
+    set_bytes(out->mutable_id(), n.id);
+    out->set_sender_email(n.sender_email);
+    out->set_application(n.application);
+    out->set_app_data(to_string(n.app_data));
+    out->set_created_unix_ms(n.created_ms);
+    out->set_received_unix_ms(d.received_ms);
+    if (n.content_handle) set_bytes(out->mutable_content_handle(), *n.content_handle);
+  }
+  r->set_last_index(delivered.size());
+  return response;
+}
+
+admin::AdminResponse AdminService::block_sender(const admin::BlockSenderRequest& request) {
+  auto user = served_user(request.user());
+  if (!user.ok()) return admin_error(user.error().message);
+  if (request.sender().empty()) return admin_error("no sender: give the sender's email");
+  if (request.unblock()) {
+    users_->notifications().unblock(request.user(), request.sender());
+  } else {
+    users_->notifications().block(request.user(), request.sender());
+  }
+  admin::AdminResponse response;
+  auto* b = response.mutable_block_sender();
+  b->set_user(request.user());
+  b->set_sender(request.sender());
+  b->set_blocked(!request.unblock());
   return response;
 }
 

@@ -3,6 +3,8 @@
 // transport: status, leaf set, routing table, links, lookups routed through the overlay, puts
 // and gets of blocks, and Scribe groups. For `subscribe` the endpoint itself becomes a member
 // of the group and keeps what it receives (the last kInboxMessages per group) for `received`.
+// With the node's ServedUsers it also answers for its users: who they are, notifications sent
+// from them and received for them, blocked senders, and the notification counters.
 #pragma once
 
 #include <functional>
@@ -11,6 +13,7 @@
 #include <unordered_map>
 
 #include "host/daemon/admin_server.h"
+#include "host/daemon/served_users.h"
 #include "host/net/asio_transport.h"
 #include "host/net/clock.h"
 #include "host/past/past_node.h"
@@ -34,6 +37,11 @@ class AdminService final : public AdminHandler {
                scribe::ScribeNode& scribe, net::AsioTransport& transport, net::Clock& clock,
                AdminServiceInfo info);
   ~AdminService() override;
+
+  // The node's users and their notifications, answered from now on; until then (and in
+  // tests without them) users, notify, notifications and block get an Error. Not owned; must
+  // outlive the service.
+  void set_users(ServedUsers* users) { users_ = users; }
 
   // Messages kept per group for `received`; older ones are discarded.
   static constexpr std::size_t kInboxMessages = 1024;
@@ -63,6 +71,14 @@ class AdminService final : public AdminHandler {
   void anycast(const proto::admin::AnycastRequest& request,
                std::function<void(proto::admin::AdminResponse)> reply);
   proto::admin::AdminResponse groups() const;
+  proto::admin::AdminResponse users() const;
+  void notify(const proto::admin::NotifyRequest& request,
+              std::function<void(proto::admin::AdminResponse)> reply);
+  proto::admin::AdminResponse notifications(
+      const proto::admin::NotificationsRequest& request) const;
+  proto::admin::AdminResponse block_sender(const proto::admin::BlockSenderRequest& request);
+  // The served user `email`, or an Error answer saying this node does not serve them.
+  Result<const LocalUser*> served_user(const std::string& email) const;
 
   class Inbox;
 
@@ -75,6 +91,7 @@ class AdminService final : public AdminHandler {
   AdminServiceInfo info_;
   // The groups this endpoint subscribed to (ScribeNode holds pointers to these inboxes).
   std::unordered_map<Id, std::unique_ptr<Inbox>> inboxes_;
+  ServedUsers* users_ = nullptr;
 };
 
 }  // namespace post::daemon

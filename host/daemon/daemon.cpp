@@ -13,6 +13,10 @@
 #include "host/core/log.h"
 #include "host/daemon/admin_server.h"
 #include "host/daemon/admin_service.h"
+#include "host/daemon/served_users.h"
+#include "host/post/account.h"
+#include "host/post/notification_service.h"
+#include "host/post/presence.h"
 
 namespace post::daemon {
 namespace {
@@ -59,6 +63,33 @@ std::uint64_t random_seed() {
   return seed;
 }
 
+std::uint64_t unix_millis() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+services::NotificationServiceConfig notification_service_config(const NotificationsConfig& c) {
+  services::NotificationServiceConfig s;
+  s.delegates = c.delegates;
+  s.deliver_timeout = c.deliver_timeout;
+  s.delegate_timeout = c.delegate_timeout;
+  s.recheck_interval = c.recheck_interval;
+  s.hold_for = c.hold_for;
+  s.max_held = c.max_held;
+  return s;
+}
+
+// Opens the LevelDB block store at `dir`, logging what it holds.
+Result<std::unique_ptr<past::BlockStore>> open_store(const std::filesystem::path& dir,
+                                                     const char* what) {
+  auto store = past::LevelDbBlockStore::open(dir.string());
+  if (!store.ok()) return std::move(store).error();
+  logger()->info("{} {}: {} blocks, {} bytes", what, dir.string(), (*store)->count(),
+                 (*store)->bytes_used());
+  return std::unique_ptr<past::BlockStore>(std::move(*store));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Daemon>> Daemon::create(NodeConfig config) {
@@ -66,24 +97,37 @@ Result<std::unique_ptr<Daemon>> Daemon::create(NodeConfig config) {
       load_node_identity(config.identity.key.string(), config.identity.certificate.string(),
                          config.identity.ca_certificate.string(), wall_clock_seconds());
   if (!identity.ok()) return std::move(identity).error();
+  POST_TRY_ASSIGN(std::vector<LocalUser> users,
+                  load_local_users(config.users, identity->ca, wall_clock_seconds()));
   POST_TRY_ASSIGN(int lock_fd, lock_data_dir(config.data_dir));
-  auto store = past::LevelDbBlockStore::open((config.data_dir / "blocks").string());
+  auto store = open_store(config.data_dir / "blocks", "block store");
   if (!store.ok()) {
     ::close(lock_fd);
     return std::move(store).error();
   }
-  logger()->info("block store {}: {} blocks, {} bytes", (config.data_dir / "blocks").string(),
-                 (*store)->count(), (*store)->bytes_used());
-  return std::unique_ptr<Daemon>(
-      new Daemon(std::move(config), std::move(*identity), lock_fd, std::move(*store)));
+  auto notification_store = open_store(config.data_dir / "notifications", "notification store");
+  if (!notification_store.ok()) {
+    ::close(lock_fd);
+    return std::move(notification_store).error();
+  }
+  for (const auto& user : users) {
+    logger()->info("serves user {} <{}> (puzzle {} bits)", user.certificate.name,
+                   user.certificate.email, user.puzzle_bits);
+  }
+  return std::unique_ptr<Daemon>(new Daemon(std::move(config), std::move(*identity), lock_fd,
+                                            std::move(*store), std::move(*notification_store),
+                                            std::move(users)));
 }
 
 Daemon::Daemon(NodeConfig config, NodeIdentity identity, int lock_fd,
-               std::unique_ptr<past::BlockStore> store)
+               std::unique_ptr<past::BlockStore> store,
+               std::unique_ptr<past::BlockStore> notification_store, std::vector<LocalUser> users)
     : config_(std::move(config)),
       identity_(std::move(identity)),
       lock_fd_(lock_fd),
       store_(std::move(store)),
+      notification_store_(std::move(notification_store)),
+      users_(std::move(users)),
       clock_(io_),
       signals_(io_, SIGINT, SIGTERM),
       join_retry_(kFirstJoinRetry) {
@@ -101,9 +145,14 @@ Daemon::Daemon(NodeConfig config, NodeIdentity identity, int lock_fd,
 Daemon::~Daemon() {
   admin_server_.reset();
   admin_service_.reset();  // before Scribe: it leaves the groups it subscribed to
+  served_users_.reset();   // stops the presence announcements
+  notifications_.reset();  // before the directory, Scribe, PAST and Pastry it uses
+  presence_.reset();
+  directory_.reset();
   scribe_.reset();
   past_.reset();
   pastry_.reset();
+  notification_store_.reset();
   store_.reset();
   transport_.reset();
   if (lock_fd_ >= 0) ::close(lock_fd_);
@@ -118,15 +167,25 @@ Status Daemon::start() {
   pastry_->set_leaf_set_observer([this](const net::NodeHandle& node, bool joined) {
     logger()->info("leaf set {} {} ({} members)", joined ? "+" : "-", node.to_string(),
                    pastry_->leaf_set().size());
+    if (joined && served_users_) served_users_->retry_failed();
   });
   past_ = std::make_unique<past::PastNode>(*pastry_, *transport_, clock_, *store_, config_.past,
                                           identity_.ca.public_key, random_seed());
   scribe_ = std::make_unique<scribe::ScribeNode>(*pastry_, *transport_, clock_, config_.scribe,
                                                  random_seed());
+  directory_ = std::make_unique<services::UserDirectory>(*past_, identity_.ca);
+  presence_ = std::make_unique<services::PresenceAnnouncer>(
+      *scribe_, *directory_, clock_, local(), services::PresenceConfig{config_.presence.interval});
+  notifications_ = std::make_unique<services::NotificationService>(
+      *pastry_, *transport_, clock_, *scribe_, *directory_, *notification_store_,
+      notification_service_config(config_.notifications), random_seed());
+  served_users_ = std::make_unique<ServedUsers>(std::move(users_), *directory_, *presence_,
+                                                *notifications_, clock_, unix_millis);
   if (config_.admin) {
     admin_service_ = std::make_unique<AdminService>(
         *pastry_, *past_, *store_, *scribe_, *transport_, clock_,
         AdminServiceInfo{kVersion, identity_.certificate.ring, clock_.now()});
+    admin_service_->set_users(served_users_.get());
     admin_server_ = std::make_unique<AdminServer>(io_, *config_.admin, *admin_service_);
     POST_TRY(admin_server_->start());
     logger()->info("admin endpoint on {}", admin_server_->address().to_string());
@@ -152,6 +211,7 @@ void Daemon::join() {
   if (bootstrap.empty()) {
     pastry_->start_new_ring();
     logger()->info("started a new ring");
+    on_ready();
     return;
   }
   pastry_->join(bootstrap, [this](Status s) {
@@ -160,6 +220,7 @@ void Daemon::join() {
       join_retry_ = kFirstJoinRetry;
       logger()->info("joined the ring: {} leaf set members, {} routing table entries",
                      pastry_->leaf_set().size(), pastry_->routing_table().size());
+      on_ready();
       return;
     }
     logger()->warn("join failed ({}); retrying in {:.0f} s", s.error().message,
@@ -169,6 +230,13 @@ void Daemon::join() {
     });
     join_retry_ = std::min(join_retry_ * 2, kMaxJoinRetry);
   });
+}
+
+void Daemon::on_ready() {
+  if (!served_users_->users().empty()) {
+    logger()->info("publishing {} user(s)", served_users_->users().size());
+  }
+  served_users_->start();
 }
 
 void Daemon::begin_shutdown() {

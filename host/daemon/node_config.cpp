@@ -5,6 +5,7 @@
 
 #include "host/core/config.h"
 #include "host/core/errors.h"
+#include "host/post/account.h"
 
 namespace post::daemon {
 namespace {
@@ -209,10 +210,78 @@ Result<ScribeConfig> read_scribe(const config::Node& root) {
   return s;
 }
 
+// Puzzles a node may ask of senders; the bound is the accounts layer's (a few seconds of one
+// core at the top).
+constexpr std::int64_t kMaxPuzzleBits = services::kMaxPuzzleBits;
+
+Result<std::vector<UserEntry>> read_users(const config::Node& root,
+                                          const std::filesystem::path& base_dir) {
+  POST_TRY_ASSIGN(std::vector<config::Node> nodes, root.sequence("users"));
+  std::vector<UserEntry> users;
+  for (const auto& node : nodes) {
+    POST_TRY(node.allow_only_keys({"dir", "puzzle_bits"}));
+    UserEntry user;
+    POST_TRY_ASSIGN(user.dir, read_path(node, "dir", base_dir));
+    user.dir = user.dir.lexically_normal();
+    POST_TRY_ASSIGN(std::int64_t bits, node.integer_or("puzzle_bits", 0, kMaxPuzzleBits, 0));
+    user.puzzle_bits = static_cast<std::uint32_t>(bits);
+    for (const auto& other : users) {
+      if (std::filesystem::weakly_canonical(other.dir) ==
+          std::filesystem::weakly_canonical(user.dir)) {
+        return node.bad_value("dir",
+                              "the user directory " + user.dir.string() + " is listed twice");
+      }
+    }
+    users.push_back(std::move(user));
+  }
+  return users;
+}
+
+Result<NotificationsConfig> read_notifications(const config::Node& root,
+                                               const PastryConfig& pastry) {
+  POST_TRY_ASSIGN(config::Node node, root.child_or_empty("notifications"));
+  POST_TRY(node.allow_only_keys({"delegates", "deliver_timeout", "delegate_timeout",
+                                 "recheck_interval", "hold_for", "max_held"}));
+  NotificationsConfig n;
+  POST_TRY_ASSIGN(std::int64_t delegates, node.integer_or("delegates", 1, 64, n.delegates));
+  if (delegates > pastry.leaf_set_size / 2) {
+    return node.bad_value("delegates",
+                          "must be at most half the leaf set (pastry.leaf_set_size / 2 = " +
+                              std::to_string(pastry.leaf_set_size / 2) +
+                              "): the delegates are the root and its closest neighbours, got " +
+                              std::to_string(delegates));
+  }
+  n.delegates = static_cast<int>(delegates);
+  constexpr net::Duration kMs = std::chrono::milliseconds(1);
+  constexpr net::Duration kDay = std::chrono::hours(24);
+  POST_TRY_ASSIGN(n.deliver_timeout,
+                  node.duration_or("deliver_timeout", 10 * kMs, kDay, n.deliver_timeout));
+  POST_TRY_ASSIGN(n.delegate_timeout,
+                  node.duration_or("delegate_timeout", 10 * kMs, kDay, n.delegate_timeout));
+  POST_TRY_ASSIGN(n.recheck_interval,
+                  node.duration_or("recheck_interval", 10 * kMs, kDay, n.recheck_interval));
+  POST_TRY_ASSIGN(n.hold_for,
+                  node.duration_or("hold_for", std::chrono::minutes(1), 3650 * kDay, n.hold_for));
+  POST_TRY_ASSIGN(std::int64_t max_held, node.integer_or("max_held", 0, 100'000'000,
+                                                         static_cast<std::int64_t>(n.max_held)));
+  n.max_held = static_cast<std::size_t>(max_held);
+  return n;
+}
+
+Result<PresenceSettings> read_presence(const config::Node& root) {
+  POST_TRY_ASSIGN(config::Node node, root.child_or_empty("presence"));
+  POST_TRY(node.allow_only_keys({"interval"}));
+  PresenceSettings p;
+  POST_TRY_ASSIGN(p.interval, node.duration_or("interval", std::chrono::milliseconds(100),
+                                               std::chrono::hours(24), p.interval));
+  return p;
+}
+
 Result<NodeConfig> read_node_config(const config::Node& root,
                                     const std::filesystem::path& base_dir) {
   POST_TRY(root.allow_only_keys({"identity", "listen", "advertise", "bootstrap", "data_dir",
-                                 "admin", "log", "transport", "pastry", "past", "scribe"}));
+                                 "admin", "log", "transport", "pastry", "past", "scribe", "users",
+                                 "notifications", "presence"}));
   NodeConfig c;
   POST_TRY_ASSIGN(c.identity, read_identity(root, base_dir));
   POST_TRY_ASSIGN(c.listen, root.parsed("listen", parse_address));
@@ -242,6 +311,9 @@ Result<NodeConfig> read_node_config(const config::Node& root,
   POST_TRY_ASSIGN(c.pastry, read_pastry(root));
   POST_TRY_ASSIGN(c.past, read_past(root, c.pastry));
   POST_TRY_ASSIGN(c.scribe, read_scribe(root));
+  POST_TRY_ASSIGN(c.users, read_users(root, base_dir));
+  POST_TRY_ASSIGN(c.notifications, read_notifications(root, c.pastry));
+  POST_TRY_ASSIGN(c.presence, read_presence(root));
   return c;
 }
 

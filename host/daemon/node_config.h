@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -53,6 +54,36 @@ struct TransportConfig {
   friend bool operator==(const TransportConfig&, const TransportConfig&) = default;
 };
 
+// A user this node serves: a directory made by `post-ca issue-user` (user.key, user.cert,
+// ca.cert, user.block), checked when postd starts (host/daemon/local_users.h).
+struct UserEntry {
+  std::filesystem::path dir;
+  // The hash-cash puzzle senders of notifications to this user must solve (0: none).
+  std::uint32_t puzzle_bits = 0;
+
+  friend bool operator==(const UserEntry&, const UserEntry&) = default;
+};
+
+// The tunable part of services::NotificationServiceConfig (host/post/notification_service.h);
+// the defaults are the service's.
+struct NotificationsConfig {
+  int delegates = 3;
+  net::Duration deliver_timeout = std::chrono::seconds(10);
+  net::Duration delegate_timeout = std::chrono::seconds(20);
+  net::Duration recheck_interval = std::chrono::seconds(60);
+  net::Duration hold_for = std::chrono::hours(24 * 30);
+  std::size_t max_held = 100000;
+
+  friend bool operator==(const NotificationsConfig&, const NotificationsConfig&) = default;
+};
+
+// services::PresenceConfig: how often a served user's presence is announced.
+struct PresenceSettings {
+  net::Duration interval = std::chrono::seconds(60);
+
+  friend bool operator==(const PresenceSettings&, const PresenceSettings&) = default;
+};
+
 using pastry::PastryConfig;
 using past::PastConfig;
 using scribe::ScribeConfig;
@@ -71,6 +102,9 @@ struct NodeConfig {
   PastryConfig pastry;
   PastConfig past;
   ScribeConfig scribe;
+  std::vector<UserEntry> users;
+  NotificationsConfig notifications;
+  PresenceSettings presence;
 
   friend bool operator==(const NodeConfig&, const NodeConfig&) = default;
 };

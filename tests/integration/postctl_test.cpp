@@ -97,6 +97,20 @@ class CannedNode : public AdminHandler {
         t->set_links_refused_full(15);
         t->set_messages_delivered(16);
         t->set_messages_dropped_no_handler(17);
+        auto* n = s->mutable_notifications();
+        n->set_users(2);
+        n->set_held_now(4);
+        n->set_sent_direct(21);
+        n->set_sent_delegated(22);
+        n->set_send_failures(23);
+        n->set_held(24);
+        n->set_delivered_by_delegate(25);
+        n->set_expired(26);
+        n->set_received(27);
+        n->set_duplicates(28);
+        n->set_refused(29);
+        n->set_messages_refused(30);
+        n->set_presence_announcements(31);
         break;
       }
       case admin::AdminRequest::kLeafSet: {
@@ -241,12 +255,74 @@ class CannedNode : public AdminHandler {
         set_node(other->add_children(), kCcw2, "127.0.0.1:4002");
         break;
       }
+      case admin::AdminRequest::kUsers: {
+        auto* u = r.mutable_users();
+        set_node(u->mutable_self(), kSelf, "127.0.0.1:4000");
+        auto* alice = u->add_users();
+        alice->set_email("alice@example.org");
+        alice->set_name("Alice Liddell");
+        alice->set_received(3);
+        alice->set_published(true);
+        alice->set_signing_key(to_string(kCcw1.view()));
+        auto* bob = u->add_users();
+        bob->set_email("bob@example.org");
+        bob->set_name("Bob");
+        bob->set_puzzle_bits(12);
+        break;
+      }
+      case admin::AdminRequest::kNotify: {
+        const auto& n = request.notify();
+        last_notify_ = n;
+        if (n.from() != "alice@example.org") {
+          r = admin_error("'" + n.from() + "' is not a user this node serves");
+          break;
+        }
+        auto* out = r.mutable_notify();
+        out->set_id(to_string(kRoot.view()));
+        if (n.to() == "bob@example.org") {
+          set_node(out->add_nodes(), kCw1, "10.0.0.1:40003");
+        } else {
+          out->set_delegated(true);
+          set_node(out->add_nodes(), kCcw1, "127.0.0.1:4001");
+          set_node(out->add_nodes(), kCcw2, "127.0.0.1:4002");
+          set_node(out->add_nodes(), kRoot, "127.0.0.1:4009");
+        }
+        break;
+      }
+      case admin::AdminRequest::kNotifications: {
+        auto* got = r.mutable_notifications();
+        got->set_user(request.notifications().user());
+        auto add = [&](std::uint64_t index, const Id& id, std::string data, bool content) {
+          if (index <= request.notifications().after()) return;
+          auto* m = got->add_notifications();
+          m->set_index(index);
+          m->set_id(to_string(id.view()));
+          m->set_sender_email("bob@example.org");
+          m->set_application("chat");
+          m->set_app_data(std::move(data));
+          m->set_created_unix_ms(1764121550000);   // 2025-11-26 01:45:50 UTC
+          m->set_received_unix_ms(1764121551500);  // 2025-11-26 01:45:51 UTC
+          if (content) m->set_content_handle(to_string(kCw1.view()));
+        };
+        add(1, kCcw1, "hello alice", false);
+        add(2, kCcw2, std::string("\x00\xff", 2), true);
+        got->set_last_index(2);
+        break;
+      }
+      case admin::AdminRequest::kBlockSender: {
+        auto* b = r.mutable_block_sender();
+        b->set_user(request.block_sender().user());
+        b->set_sender(request.block_sender().sender());
+        b->set_blocked(!request.block_sender().unblock());
+        break;
+      }
       case admin::AdminRequest::KIND_NOT_SET: break;
     }
     reply(std::move(r));
   }
 
   std::string last_published_;
+  admin::NotifyRequest last_notify_;
 
  private:
   asio::io_context& io_;
@@ -588,6 +664,134 @@ TEST_F(Postctl, GroupCommandsPrintWhatTheNodeSays) {
   EXPECT_THAT(bad_id.err, HasSubstr("'abc' is not a group id"));
 }
 
+TEST_F(Postctl, StatusShowsTheNotificationCounters) {
+  std::string out = ok({"status"});
+  EXPECT_THAT(out, HasSubstr("notifications\n"));
+  EXPECT_THAT(out, ContainsRegex("users served +2"));
+  EXPECT_THAT(out, ContainsRegex("sent +21 direct, 22 delegated \\(23 failed\\)"));
+  EXPECT_THAT(out,
+              ContainsRegex("held for others +4 now \\(24 taken, 25 delivered, 26 expired\\)"));
+  Json j = ok_json({"status"});
+  EXPECT_EQ(j["notifications"]["users"], 2);
+  EXPECT_EQ(j["notifications"]["held_now"], 4);
+  EXPECT_EQ(j["notifications"]["sent_delegated"], 22);
+  EXPECT_EQ(j["notifications"]["received"], 27);
+  EXPECT_EQ(j["notifications"]["presence_announcements"], 31);
+}
+
+TEST_F(Postctl, UsersShowsEachServedUser) {
+  auto lines = lines_of(ok({"users"}));
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[0], "2 user(s) served by " + kSelf.short_hex() + " (127.0.0.1:4000)");
+  EXPECT_THAT(lines[2], ContainsRegex("EMAIL +NAME +PUZZLE +RECEIVED +PUBLISHED"));
+  EXPECT_THAT(lines[3], ContainsRegex("alice@example.org +Alice Liddell +0 +3 +yes"));
+  EXPECT_THAT(lines[4], ContainsRegex("bob@example.org +Bob +12 +0 +not yet"));
+  Json j = ok_json({"users"});
+  ASSERT_EQ(j["users"].size(), 2u);
+  EXPECT_EQ(j["users"][0]["email"], "alice@example.org");
+  EXPECT_EQ(j["users"][0]["published"], true);
+  EXPECT_EQ(j["users"][0]["signing_key"], kCcw1.to_hex());
+  EXPECT_EQ(j["users"][1]["puzzle_bits"], 12);
+}
+
+TEST_F(Postctl, NotifyPrintsTheIdAndHowItLeft) {
+  Outcome direct = postctl({"--admin", admin_address, "notify", "--from", "alice@example.org",
+                            "--to", "bob@example.org", "--data", "hi bob"});
+  EXPECT_EQ(direct.exit_code, 0) << direct.err;
+  EXPECT_EQ(direct.out, kRoot.to_hex() + "\n");
+  EXPECT_EQ(direct.err,
+            "direct to " + kCw1.short_hex() + " (10.0.0.1:40003), the recipient's node\n");
+  EXPECT_EQ(node.last_notify_.application(), "postctl");
+  EXPECT_EQ(node.last_notify_.app_data(), "hi bob");
+
+  std::string file = dir.file("data.bin");
+  ASSERT_TRUE(write_file(file, std::string("a\0b", 3), false).ok());
+  Outcome delegated = postctl({"--admin", admin_address, "notify", "--from", "alice@example.org",
+                               "--to", "carol@example.org", "--app", "mail", "--data-file", file});
+  EXPECT_EQ(delegated.exit_code, 0) << delegated.err;
+  EXPECT_THAT(delegated.err, HasSubstr("delegated to 3 nodes: " + kCcw1.short_hex()));
+  EXPECT_EQ(node.last_notify_.application(), "mail");
+  EXPECT_EQ(node.last_notify_.app_data(), std::string("a\0b", 3));
+
+  Json j = ok_json({"notify", "--from", "alice@example.org", "--to", "carol@example.org"});
+  EXPECT_EQ(j["id"], kRoot.to_hex());
+  EXPECT_EQ(j["path"], "delegated");
+  ASSERT_EQ(j["nodes"].size(), 3u);
+  EXPECT_EQ(j["nodes"][2]["node_id"], kRoot.to_hex());
+  EXPECT_EQ(ok_json({"notify", "--from", "alice@example.org", "--to", "bob@example.org"})["path"],
+            "direct");
+
+  // The node's refusal (exit 1), and the command line's mistakes (exit 2).
+  Outcome stranger = postctl(
+      {"--admin", admin_address, "notify", "--from", "eve@example.org", "--to", "bob@example.org"});
+  EXPECT_EQ(stranger.exit_code, 1);
+  EXPECT_THAT(stranger.err, HasSubstr("could not answer notify: 'eve@example.org' is not a user "
+                                      "this node serves"));
+  Outcome both = postctl({"--admin", admin_address, "notify", "--from", "a@x", "--to", "b@x",
+                          "--data", "x", "--data-file", file});
+  EXPECT_EQ(both.exit_code, 2);
+  Outcome no_to = postctl({"--admin", admin_address, "notify", "--from", "a@x"});
+  EXPECT_EQ(no_to.exit_code, 2);
+  EXPECT_THAT(no_to.err, HasSubstr("--to"));
+  Outcome too_big = postctl({"--admin", admin_address, "notify", "--from", "a@x", "--to", "b@x",
+                             "--data", std::string(16 * 1024 + 1, 'x')});
+  EXPECT_EQ(too_big.exit_code, 2);
+  EXPECT_THAT(too_big.err, HasSubstr("the data is 16385 bytes; a notification carries at most"));
+  Outcome missing = postctl({"--admin", admin_address, "notify", "--from", "a@x", "--to", "b@x",
+                             "--data-file", dir.file("no-such-file")});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("cannot read"));
+}
+
+TEST_F(Postctl, NotificationsListsWhatTheUserReceived) {
+  Outcome got = postctl({"--admin", admin_address, "notifications", "--user", "alice@example.org"});
+  EXPECT_EQ(got.exit_code, 0) << got.err;
+  auto lines = lines_of(got.out);
+  ASSERT_EQ(lines.size(), 3u) << got.out;
+  EXPECT_THAT(lines[0], ContainsRegex("# +ID +FROM +APP +CREATED +RECEIVED +DATA +CONTENT"));
+  EXPECT_THAT(lines[1], ContainsRegex("1 +" + kCcw1.short_hex() +
+                                      " +bob@example.org +chat +2025-11-26 01:45:50 +"
+                                      "2025-11-26 01:45:51 +hello alice +-"));
+  EXPECT_THAT(lines[2],
+              ContainsRegex("2 +" + kCcw2.short_hex() + " .* base64:AP8= +" + kCw1.short_hex()));
+  EXPECT_EQ(got.err, "2 notification(s) for alice@example.org; last index 2 (times UTC)\n");
+
+  Json after = ok_json({"notifications", "--user", "alice@example.org", "--after", "1"});
+  EXPECT_EQ(after["user"], "alice@example.org");
+  EXPECT_EQ(after["last_index"], 2);
+  ASSERT_EQ(after["notifications"].size(), 1u);
+  const Json& n = after["notifications"][0];
+  EXPECT_EQ(n["index"], 2);
+  EXPECT_EQ(n["id"], kCcw2.to_hex());
+  EXPECT_EQ(n["sender_email"], "bob@example.org");
+  EXPECT_EQ(n["application"], "chat");
+  EXPECT_EQ(n["created_unix_ms"], 1764121550000);
+  EXPECT_EQ(n["received_unix_ms"], 1764121551500);
+  EXPECT_EQ(n["size"], 2);
+  EXPECT_EQ(n["app_data_base64"], "AP8=");
+  EXPECT_EQ(n["content_handle"], kCw1.to_hex());
+  Json first = ok_json({"notifications", "--user", "alice@example.org"});
+  EXPECT_TRUE(first["notifications"][0]["content_handle"].is_null());
+
+  Outcome no_user = postctl({"--admin", admin_address, "notifications"});
+  EXPECT_EQ(no_user.exit_code, 2);
+  EXPECT_THAT(no_user.err, HasSubstr("--user"));
+}
+
+TEST_F(Postctl, BlockAndUnblockASender) {
+  Outcome block = postctl({"--admin", admin_address, "block", "--user", "alice@example.org",
+                           "--sender", "eve@example.org"});
+  EXPECT_EQ(block.exit_code, 0) << block.err;
+  EXPECT_EQ(block.out,
+            "notifications from eve@example.org to alice@example.org are refused from now on\n");
+  Json unblock = ok_json({"unblock", "--user", "alice@example.org", "--sender", "eve@example.org"});
+  EXPECT_EQ(unblock["user"], "alice@example.org");
+  EXPECT_EQ(unblock["sender"], "eve@example.org");
+  EXPECT_EQ(unblock["blocked"], false);
+  EXPECT_EQ(postctl({"--admin", admin_address, "block", "--user", "alice@example.org"}).exit_code,
+            2);
+}
+
 TEST_F(Postctl, OptionsMayFollowTheCommand) {
   Outcome r = postctl({"status", "--json", "--admin", admin_address});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -630,14 +834,19 @@ TEST_F(Postctl, UsageErrorsExitWithTwo) {
 TEST_F(Postctl, HelpDescribesEveryCommand) {
   Outcome r = postctl({"--help"});
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* c : {"status", "leafset", "routes", "peers", "lookup", "put", "get", "--json",
-                        "--timeout",
+  for (const char* c : {"status", "leafset", "routes", "peers", "lookup", "put", "get", "users",
+                        "notify", "notifications", "block", "unblock", "--json", "--timeout",
                         "--admin", "--config", "Exit codes"}) {
     EXPECT_THAT(r.out, HasSubstr(c));
   }
   Outcome lookup = postctl({"lookup", "--help"});
   EXPECT_EQ(lookup.exit_code, 0);
   EXPECT_THAT(lookup.out, HasSubstr("KEY"));
+  Outcome notify = postctl({"notify", "--help"});
+  EXPECT_EQ(notify.exit_code, 0);
+  for (const char* o : {"--from", "--to", "--app", "--data", "--data-file"}) {
+    EXPECT_THAT(notify.out, HasSubstr(o));
+  }
 }
 
 TEST_F(Postctl, AnUnreachableEndpointExitsWithThreeAndSaysWhy) {

@@ -14,7 +14,7 @@ using namespace std::chrono_literals;
 
 PostdCluster::PostdCluster(const TempDir& dir, ClusterBinaries binaries, int nodes,
                            std::string extra_yaml)
-    : dir_(dir), bin_(std::move(binaries)) {
+    : dir_(dir), extra_yaml_(std::move(extra_yaml)), bin_(std::move(binaries)) {
   std::string log = dir_.file("setup.log");
   if (run_command({bin_.post_ca, "init", "--dir", dir_.file("ca")}, log) != 0) {
     error_ = "post-ca init failed; see " + log;
@@ -31,7 +31,8 @@ PostdCluster::PostdCluster(const TempDir& dir, ClusterBinaries binaries, int nod
     admin_ports_.push_back(free_port());
   }
   nodes_.resize(static_cast<std::size_t>(nodes));
-  for (int i = 0; i < nodes; ++i) write_config(i, extra_yaml);
+  users_yaml_.resize(static_cast<std::size_t>(nodes));
+  for (int i = 0; i < nodes; ++i) write_config(i);
 }
 
 PostdCluster::~PostdCluster() {
@@ -43,15 +44,35 @@ PostdCluster::~PostdCluster() {
   }
 }
 
-void PostdCluster::write_config(int i, const std::string& extra_yaml) {
+bool PostdCluster::add_user(int i, const std::string& name, const std::string& email,
+                            int puzzle_bits) {
+  std::string log = dir_.file("setup.log");
+  if (run_command({bin_.post_ca, "issue-user", "--ca", dir_.file("ca"), "--name", name, "--email",
+                   email, "--out", user_dir(email)},
+                  log) != 0) {
+    error_ = "post-ca issue-user " + email + " failed; see " + log;
+    return false;
+  }
+  users_yaml_[i] +=
+      "  - {dir: users/" + email + ", puzzle_bits: " + std::to_string(puzzle_bits) + "}\n";
+  write_config(i);
+  return ok();
+}
+
+std::string PostdCluster::user_dir(const std::string& email) const {
+  return dir_.file("users/" + email);
+}
+
+void PostdCluster::write_config(int i) {
   std::string name = "node" + std::to_string(i);
-  std::string yaml = "identity: {key: " + name + "/node.key, certificate: " + name +
-                     "/node.cert, ca_certificate: " + name + "/ca.cert}\n" +
-                     "listen: \"127.0.0.1:" + std::to_string(ports_[i]) + "\"\n" +
-                     (i == 0 ? std::string()
-                             : "bootstrap: [\"127.0.0.1:" + std::to_string(ports_[0]) + "\"]\n") +
-                     "data_dir: " + name + "/data\n" + "admin: \"127.0.0.1:" +
-                     std::to_string(admin_ports_[i]) + "\"\n" + "log: {level: info}\n" + extra_yaml;
+  std::string yaml =
+      "identity: {key: " + name + "/node.key, certificate: " + name +
+      "/node.cert, ca_certificate: " + name + "/ca.cert}\n" +
+      "listen: \"127.0.0.1:" + std::to_string(ports_[i]) + "\"\n" +
+      (i == 0 ? std::string() : "bootstrap: [\"127.0.0.1:" + std::to_string(ports_[0]) + "\"]\n") +
+      "data_dir: " + name + "/data\n" + "admin: \"127.0.0.1:" + std::to_string(admin_ports_[i]) +
+      "\"\n" + "log: {level: info}\n" +
+      (users_yaml_[i].empty() ? "" : "users:\n" + users_yaml_[i]) + extra_yaml_;
   if (!write_file(dir_.file(name + ".yaml"), yaml, false).ok()) {
     error_ = "cannot write " + dir_.file(name + ".yaml");
   }
@@ -66,6 +87,12 @@ void PostdCluster::start(int i) {
 
 void PostdCluster::start_all() {
   for (int i = 0; i < size(); ++i) start(i);
+}
+
+void PostdCluster::stop(int i) {
+  if (!nodes_[i]) return;
+  nodes_[i]->signal(SIGTERM);
+  nodes_[i]->wait(10s);
 }
 
 void PostdCluster::kill(int i) {

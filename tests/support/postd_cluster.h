@@ -56,8 +56,17 @@ class PostdCluster {
   bool ok() const { return error_.empty(); }
   const std::string& error() const { return error_; }
 
+  // Issues a user with the cluster's CA (the real `post-ca issue-user`, into users/<email>)
+  // and has node i serve it: its configuration lists the user with `puzzle_bits`. Takes effect
+  // at the node's next start. False (with error() saying why) when post-ca fails.
+  bool add_user(int i, const std::string& name, const std::string& email, int puzzle_bits = 0);
+  // The directory add_user issued `email` into.
+  std::string user_dir(const std::string& email) const;
+
   void start(int i);
   void start_all();
+  // SIGTERM: the node leaves cleanly. Waits for the process to end.
+  void stop(int i);
   // SIGKILL: no goodbye. Waits for the process to end.
   void kill(int i);
   bool running(int i);
@@ -76,9 +85,11 @@ class PostdCluster {
   std::string node_id(int i) const;
 
  private:
-  void write_config(int i, const std::string& extra_yaml);
+  void write_config(int i);
 
   const TempDir& dir_;
+  std::string extra_yaml_;
+  std::vector<std::string> users_yaml_;  // per node: its users: entries
   ClusterBinaries bin_;
   std::vector<unsigned short> ports_, admin_ports_;
   std::vector<std::unique_ptr<ChildProcess>> nodes_;

@@ -3,7 +3,9 @@
 //   post-ca init --dir D [--name NAME]             make a CA key pair (D/ca.key, D/ca.cert)
 //   post-ca issue-node --ca D --out DIR [...]      make a node key pair and certificate
 //   post-ca issue-user --ca D --name N --email E --out DIR [...]
-//                                                  make a user's key pairs and certificate
+//                                                  make a user's key pairs and certificate,
+//                                                  and the certificate as a PAST block
+//   post-ca user-block --ca D --user DIR           (re)make DIR/user.block from DIR/user.cert
 //   post-ca show FILE                              print a certificate
 //
 // Keys are written with mode 0600; directories holding them with 0700.
@@ -19,6 +21,8 @@
 #include "host/core/crypto.h"
 #include "host/core/errors.h"
 #include "host/core/proto/identity.pb.h"
+#include "host/past/block.h"
+#include "host/post/account.h"
 
 namespace fs = std::filesystem;
 using namespace post;
@@ -59,6 +63,17 @@ std::string format_time(std::int64_t unix_seconds) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
   return buf;
+}
+
+// Writes `user` as the CA-signed PAST certificate block that nodes publish for the user
+// (host/post/account.h), encoded as PAST stores it, to `path`.
+Status write_user_block(const CaKey& ca, const UserCertificate& user, const fs::path& path) {
+  auto block = services::make_user_certificate_block(ca, user);
+  if (!block.ok()) {
+    return Error{block.error().code, "cannot make the certificate block of " + user.email + ": " +
+                                         block.error().message};
+  }
+  return write_file(path.string(), to_string(block->encoded), false);
 }
 
 int cmd_init(const fs::path& dir, const std::string& name, bool force) {
@@ -132,7 +147,7 @@ int cmd_issue_user(const fs::path& ca_dir, const fs::path& out, const std::strin
   auto ca = load_ca(ca_dir.string());
   if (!ca.ok()) return fail(ca.error().to_string());
   std::string existing;
-  if (!force && exists_any({out / "user.key", out / "user.cert"}, existing)) {
+  if (!force && exists_any({out / "user.key", out / "user.cert", out / "user.block"}, existing)) {
     return fail(existing + " exists; refusing to replace a user's keys (use --force)");
   }
   auto signing = crypto::generate_signing_key();
@@ -154,13 +169,35 @@ int cmd_issue_user(const fs::path& ca_dir, const fs::path& out, const std::strin
       return fail(s.error().message);
     }
   }
+  if (auto s = write_user_block(*ca, *cert, out / "user.block"); !s.ok()) {
+    return fail(s.error().message);
+  }
   std::cout << "issued user " << name << " <" << email << ">\n"
             << "  signing key   " << to_hex(signing.public_key) << "\n"
             << "  agreement key " << to_hex(agreement.public_key) << "\n"
             << "  valid until   " << format_time(cert->not_after) << "\n"
             << "  files         " << (out / "user.key").string()
-            << " (mode 0600: only on the nodes this user trusts), "
-            << (out / "user.cert").string() << ", " << (out / "ca.cert").string() << "\n";
+            << " (mode 0600: only on the nodes this user trusts), " << (out / "user.cert").string()
+            << ", " << (out / "ca.cert").string() << ", " << (out / "user.block").string()
+            << " (the certificate as a PAST block)\n";
+  return 0;
+}
+
+// Makes DIR/user.block again from DIR/user.cert (for a user directory issued before
+// issue-user wrote one, or a block lost).
+int cmd_user_block(const fs::path& ca_dir, const fs::path& user_dir) {
+  auto ca = load_ca(ca_dir.string());
+  if (!ca.ok()) return fail(ca.error().to_string());
+  std::string cert_path = (user_dir / "user.cert").string();
+  auto raw = read_certificate_file(cert_path, kUserCertificateLabel);
+  if (!raw.ok()) return fail(raw.error().message);
+  auto cert = verify_user_certificate(*raw, ca->certificate, wall_clock_seconds());
+  if (!cert.ok()) return fail(cert_path + ": " + cert.error().message);
+  if (auto s = write_user_block(*ca, *cert, user_dir / "user.block"); !s.ok()) {
+    return fail(s.error().message);
+  }
+  std::cout << "wrote " << (user_dir / "user.block").string() << " for " << cert->name << " <"
+            << cert->email << ">\n";
   return 0;
 }
 
@@ -251,19 +288,31 @@ int main(int argc, char** argv) {
   int user_days = 365;
   bool user_force = false;
   auto* issue_user =
-      app.add_subcommand("issue-user", "create a user's signing and agreement key pairs and a "
-                                       "certificate binding them to the user's name and email");
+      app.add_subcommand("issue-user",
+                         "create a user's signing and agreement key pairs, a certificate binding "
+                         "them to the user's name and email, and that certificate as a PAST "
+                         "block (user.block) for the nodes that serve the user to publish");
   issue_user->add_option("--ca", user_ca_dir, "CA directory (from post-ca init)")->required();
   issue_user->add_option("--name", user_name, "the user's name, e.g. \"Ada Lovelace\"")
       ->required();
   issue_user->add_option("--email", user_email, "the user's email address (local@domain)")
       ->required();
-  issue_user->add_option("--out", user_out, "directory for user.key, user.cert and ca.cert")
+  issue_user
+      ->add_option("--out", user_out, "directory for user.key, user.cert, ca.cert and user.block")
       ->required();
   issue_user->add_option("--days", user_days, "validity in days")
       ->capture_default_str()
       ->check(CLI::Range(1, 36500));
   issue_user->add_flag("--force", user_force, "overwrite existing user keys");
+
+  fs::path block_ca_dir, block_user_dir;
+  auto* user_block =
+      app.add_subcommand("user-block",
+                         "write DIR/user.block again from DIR/user.cert (the certificate as a PAST "
+                         "block, signed by the CA)");
+  user_block->add_option("--ca", block_ca_dir, "CA directory (from post-ca init)")->required();
+  user_block->add_option("--user", block_user_dir, "the user's directory (from issue-user)")
+      ->required();
 
   fs::path show_file;
   auto* show = app.add_subcommand("show", "print a certificate file");
@@ -275,6 +324,7 @@ int main(int argc, char** argv) {
   if (*issue_user) {
     return cmd_issue_user(user_ca_dir, user_out, user_name, user_email, user_days, user_force);
   }
+  if (*user_block) return cmd_user_block(block_ca_dir, block_user_dir);
   if (*show) return cmd_show(show_file);
   return 1;
 }

@@ -11,17 +11,23 @@
 //   get HANDLE    fetch a block; its payload goes to stdout (or --output FILE)
 //   subscribe GROUP / unsubscribe GROUP / publish GROUP MESSAGE / received GROUP /
 //   anycast GROUP MESSAGE / groups      Scribe groups (GROUP: a name, or an id with --id)
+//   users         the users this node serves
+//   notify --from EMAIL --to EMAIL [--app NAME] [--data TEXT | --data-file FILE]
+//                 send a POST notification from a user this node serves
+//   notifications --user EMAIL [--after N]     what a user this node serves received
+//   block / unblock --user EMAIL --sender EMAIL  refuse (accept again) a sender's notifications
 //
 // docs/POSTCTL.md describes the output, the JSON keys and the exit codes.
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -41,6 +47,7 @@
 #include "host/daemon/proto/admin.pb.h"
 #include "host/net/errors.h"
 #include "host/past/block.h"
+#include "host/post/notification.h"
 #include "host/scribe/scribe_config.h"
 
 namespace {
@@ -385,6 +392,22 @@ std::string n(std::uint64_t v) {
   return std::to_string(v);
 }
 
+Json notification_counters_json(const admin::NotificationCounters& o) {
+  return Json{{"users", o.users()},
+              {"held_now", o.held_now()},
+              {"sent_direct", o.sent_direct()},
+              {"sent_delegated", o.sent_delegated()},
+              {"send_failures", o.send_failures()},
+              {"held", o.held()},
+              {"delivered_by_delegate", o.delivered_by_delegate()},
+              {"expired", o.expired()},
+              {"received", o.received()},
+              {"duplicates", o.duplicates()},
+              {"refused", o.refused()},
+              {"messages_refused", o.messages_refused()},
+              {"presence_announcements", o.presence_announcements()}};
+}
+
 void print_status(const admin::StatusReply& s, bool json) {
   const auto& p = s.pastry();
   const auto& t = s.transport();
@@ -458,6 +481,8 @@ void print_status(const admin::StatusReply& s, bool json) {
           {"anycast_steps", c.anycast_steps()},
           {"redirected", c.redirected()},
           {"messages_refused", c.messages_refused()}}},
+        {"notifications",
+         s.has_notifications() ? notification_counters_json(s.notifications()) : Json(nullptr)},
     };
     print_json(j);
     return;
@@ -528,6 +553,22 @@ void print_status(const admin::StatusReply& s, bool json) {
                 {"anycast steps", n(c.anycast_steps())},
                 {"children pushed down", n(c.redirected())},
                 {"messages refused", n(c.messages_refused())}},
+               "  ", kCounterWidth);
+  if (!s.has_notifications()) return;
+  const auto& o = s.notifications();
+  std::cout << "notifications\n";
+  print_fields(std::cout,
+               {{"users served", n(o.users())},
+                {"sent", n(o.sent_direct()) + " direct, " + n(o.sent_delegated()) + " delegated (" +
+                             n(o.send_failures()) + " failed)"},
+                {"received", n(o.received())},
+                {"duplicates dropped", n(o.duplicates())},
+                {"refused", n(o.refused())},
+                {"held for others", n(o.held_now()) + " now (" + n(o.held()) + " taken, " +
+                                        n(o.delivered_by_delegate()) + " delivered, " +
+                                        n(o.expired()) + " expired)"},
+                {"presence announced", n(o.presence_announcements())},
+                {"messages refused", n(o.messages_refused())}},
                "  ", kCounterWidth);
 }
 
@@ -814,6 +855,128 @@ void print_groups(const admin::GroupsReply& r, bool json) {
   table.print(std::cout);
 }
 
+// "2026-11-26 01:45:50" (UTC) for unix milliseconds; "-" for 0 (unknown).
+std::string utc_text(std::uint64_t unix_ms) {
+  if (unix_ms == 0) return "-";
+  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+void print_users(const admin::UsersReply& r, bool json) {
+  if (json) {
+    Json users = Json::array();
+    for (const auto& u : r.users()) {
+      users.push_back(Json{{"email", u.email()},
+                           {"name", u.name()},
+                           {"puzzle_bits", u.puzzle_bits()},
+                           {"received", u.received()},
+                           {"published", u.published()},
+                           {"signing_key", id_hex(u.signing_key())}});
+    }
+    print_json(Json{{"node_id", id_hex(r.self().id())},
+                    {"address", r.self().address()},
+                    {"users", std::move(users)}});
+    return;
+  }
+  std::cout << r.users_size() << " user(s) served by " << short_id(r.self().id()) << " ("
+            << r.self().address() << ")\n";
+  if (r.users().empty()) return;
+  std::cout << "\n";
+  Table table({"EMAIL", "NAME", "PUZZLE", "RECEIVED", "PUBLISHED"},
+              {false, false, true, true, false});
+  for (const auto& u : r.users()) {
+    table.add({u.email(), u.name(), n(u.puzzle_bits()), n(u.received()),
+               u.published() ? "yes" : "not yet"});
+  }
+  table.print(std::cout);
+}
+
+void print_notify(const admin::NotifyReply& r, bool json) {
+  if (json) {
+    Json nodes = Json::array();
+    for (const auto& node : r.nodes()) nodes.push_back(node_json(node));
+    print_json(Json{{"id", id_hex(r.id())},
+                    {"path", r.delegated() ? "delegated" : "direct"},
+                    {"nodes", std::move(nodes)}});
+    return;
+  }
+  // The id alone on stdout, so `id=$(postctl notify ...)` works; how it left on stderr.
+  std::cout << id_hex(r.id()) << "\n";
+  if (r.delegated()) {
+    std::cerr << "delegated to " << r.nodes_size() << " nodes:";
+    for (const auto& node : r.nodes()) std::cerr << " " << short_id(node.id());
+    std::cerr << " (the recipient's node did not take it; they deliver when it is back)\n";
+  } else if (!r.nodes().empty()) {
+    std::cerr << "direct to " << short_id(r.nodes(0).id()) << " (" << r.nodes(0).address()
+              << "), the recipient's node\n";
+  } else {
+    std::cerr << "direct to the recipient's node\n";
+  }
+}
+
+void print_notifications(const admin::NotificationsReply& r, bool json) {
+  if (json) {
+    Json list = Json::array();
+    for (const auto& m : r.notifications()) {
+      list.push_back(
+          Json{{"index", m.index()},
+               {"id", id_hex(m.id())},
+               {"sender_email", m.sender_email()},
+               {"application", m.application()},
+               {"created_unix_ms", m.created_unix_ms()},
+               {"received_unix_ms", m.received_unix_ms()},
+               {"size", m.app_data().size()},
+               {"app_data_base64", post::crypto::base64_encode(post::as_bytes(m.app_data()))},
+               {"content_handle",
+                m.content_handle().empty() ? Json(nullptr) : Json(id_hex(m.content_handle()))}});
+    }
+    print_json(Json{
+        {"user", r.user()}, {"last_index", r.last_index()}, {"notifications", std::move(list)}});
+    return;
+  }
+  bool any_content = std::any_of(r.notifications().begin(), r.notifications().end(),
+                                 [](const auto& m) { return !m.content_handle().empty(); });
+  if (!r.notifications().empty()) {
+    std::vector<std::string> headers = {"#", "ID", "FROM", "APP", "CREATED", "RECEIVED", "DATA"};
+    if (any_content) headers.push_back("CONTENT");
+    Table table(headers, {true});
+    for (const auto& m : r.notifications()) {
+      std::vector<std::string> row = {n(m.index()),
+                                      short_id(m.id()),
+                                      m.sender_email(),
+                                      m.application(),
+                                      utc_text(m.created_unix_ms()),
+                                      utc_text(m.received_unix_ms()),
+                                      payload_text(m.app_data())};
+      if (any_content) {
+        row.push_back(m.content_handle().empty() ? "-" : short_id(m.content_handle()));
+      }
+      table.add(std::move(row));
+    }
+    table.print(std::cout);
+  }
+  std::cerr << r.notifications_size() << " notification(s) for " << r.user() << "; last index "
+            << r.last_index() << " (times UTC)\n";
+}
+
+void print_block_sender(const admin::BlockSenderReply& r, bool json) {
+  if (json) {
+    print_json(Json{{"user", r.user()}, {"sender", r.sender()}, {"blocked", r.blocked()}});
+    return;
+  }
+  if (r.blocked()) {
+    std::cout << "notifications from " << r.sender() << " to " << r.user()
+              << " are refused from now on\n";
+  } else {
+    std::cout << "notifications from " << r.sender() << " to " << r.user()
+              << " are accepted again\n";
+  }
+}
+
 // The whole of `path` ('-': stdin), or an error naming it.
 Result<std::string> read_input(const std::string& path) {
   std::ostringstream text;
@@ -865,7 +1028,7 @@ int main(int argc, char** argv) {
   auto* timeout_opt =
       app.add_option("-t,--timeout", timeout_seconds,
                      "give up after this many seconds (connecting and answering; default 5, "
-                     "60 for put, get, subscribe and anycast)")
+                     "60 for put, get, subscribe, anycast and notify)")
           ->check(CLI::Range(0.001, 3600.0));
 
   auto* status_cmd = app.add_subcommand(
@@ -938,6 +1101,42 @@ int main(int argc, char** argv) {
   add_message(anycast_cmd);
   auto* groups_cmd = app.add_subcommand(
       "groups", "the groups whose trees this node is in: role, parent, children");
+
+  // Users and POST notifications.
+  auto* users_cmd = app.add_subcommand(
+      "users", "the users this node serves: email, name, sender puzzle, notifications received");
+  std::string from_email, to_email, user_email, sender_email;
+  std::string app_name = "postctl";
+  std::string data_text, data_path;
+  auto* notify_cmd = app.add_subcommand(
+      "notify",
+      "send a POST notification from a user this node serves to any user; prints its "
+      "id, and whether the recipient's node took it or delegates hold it");
+  notify_cmd->add_option("--from", from_email, "the sender: a user this node serves (email)")
+      ->required();
+  notify_cmd->add_option("--to", to_email, "the recipient's email")->required();
+  notify_cmd->add_option("--app", app_name, "the application the notification is for")
+      ->capture_default_str();
+  auto* data_opt = notify_cmd->add_option("--data", data_text, "the application's data (text)");
+  auto* data_file_opt = notify_cmd->add_option(
+      "--data-file", data_path, "send the contents of this file ('-': stdin) as the data");
+  data_opt->excludes(data_file_opt);
+  auto* notifications_cmd =
+      app.add_subcommand("notifications",
+                         "what a user this node serves received, oldest first: index, id, "
+                         "sender, application, times, data (base64: when not printable)");
+  notifications_cmd->add_option("-u,--user", user_email, "the user (email)")->required();
+  notifications_cmd->add_option("--after", after, "only notifications with a larger index");
+  auto add_block_options = [&](CLI::App* cmd) {
+    cmd->add_option("-u,--user", user_email, "a user this node serves (email)")->required();
+    cmd->add_option("-s,--sender", sender_email, "the sender's email")->required();
+  };
+  auto* block_cmd = app.add_subcommand(
+      "block", "refuse notifications from SENDER to USER (delegates holding some drop them)");
+  add_block_options(block_cmd);
+  auto* unblock_cmd =
+      app.add_subcommand("unblock", "accept notifications from SENDER to USER again");
+  add_block_options(unblock_cmd);
   app.require_subcommand(1);
 
   try {
@@ -998,6 +1197,44 @@ int main(int argc, char** argv) {
   } else if (groups_cmd->parsed()) {
     command = "groups";
     request.mutable_groups();
+  } else if (users_cmd->parsed()) {
+    command = "users";
+    request.mutable_users();
+  } else if (notify_cmd->parsed()) {
+    command = "notify";
+    std::string data = data_text;
+    if (!data_path.empty()) {
+      auto content = read_input(data_path);
+      if (!content.ok()) return fail(kExitUsage, content.error().message, json);
+      data = std::move(*content);
+    }
+    if (data.size() > post::services::kMaxAppDataBytes) {
+      return fail(kExitUsage,
+                  "the data is " + std::to_string(data.size()) + " bytes; a notification " +
+                      "carries at most " + std::to_string(post::services::kMaxAppDataBytes),
+                  json);
+    }
+    if (app_name.empty() || app_name.size() > post::services::kMaxApplicationNameBytes) {
+      return fail(kExitUsage,
+                  "--app must be 1 to " + std::to_string(post::services::kMaxApplicationNameBytes) +
+                      " bytes",
+                  json);
+    }
+    auto* notify = request.mutable_notify();
+    notify->set_from(from_email);
+    notify->set_to(to_email);
+    notify->set_application(app_name);
+    notify->set_app_data(std::move(data));
+  } else if (notifications_cmd->parsed()) {
+    command = "notifications";
+    request.mutable_notifications()->set_user(user_email);
+    request.mutable_notifications()->set_after(after);
+  } else if (block_cmd->parsed() || unblock_cmd->parsed()) {
+    command = block_cmd->parsed() ? "block" : "unblock";
+    auto* block = request.mutable_block_sender();
+    block->set_user(user_email);
+    block->set_sender(sender_email);
+    block->set_unblock(unblock_cmd->parsed());
   } else {
     // A group command.
     admin::GroupRef group;
@@ -1052,8 +1289,10 @@ int main(int argc, char** argv) {
       request.mutable_anycast()->set_payload(std::move(message));
     }
   }
-  // Puts, gets, subscriptions and anycasts wait for other nodes across the network.
-  if ((command == "put" || command == "get" || command == "subscribe" || command == "anycast") &&
+  // Puts, gets, subscriptions, anycasts and notifications wait for other nodes across the
+  // network.
+  if ((command == "put" || command == "get" || command == "subscribe" || command == "anycast" ||
+       command == "notify") &&
       timeout_opt->count() == 0) {
     timeout_seconds = kDefaultStorageTimeoutSeconds;
   }
@@ -1079,7 +1318,11 @@ int main(int argc, char** argv) {
                  (command == "publish" && response->has_publish()) ||
                  (command == "received" && response->has_received()) ||
                  (command == "anycast" && response->has_anycast()) ||
-                 (command == "groups" && response->has_groups());
+                 (command == "groups" && response->has_groups()) ||
+                 (command == "users" && response->has_users()) ||
+                 (command == "notify" && response->has_notify()) ||
+                 (command == "notifications" && response->has_notifications()) ||
+                 ((command == "block" || command == "unblock") && response->has_block_sender());
   if (!matches) {
     return fail(kExitNoAnswer,
                 "postd's admin endpoint at " + target->text + " answered " + command +
@@ -1109,6 +1352,14 @@ int main(int argc, char** argv) {
     case admin::AdminResponse::kReceived: print_received(response->received(), json); break;
     case admin::AdminResponse::kAnycast: print_anycast(response->anycast(), json); break;
     case admin::AdminResponse::kGroups: print_groups(response->groups(), json); break;
+    case admin::AdminResponse::kUsers: print_users(response->users(), json); break;
+    case admin::AdminResponse::kNotify: print_notify(response->notify(), json); break;
+    case admin::AdminResponse::kNotifications:
+      print_notifications(response->notifications(), json);
+      break;
+    case admin::AdminResponse::kBlockSender:
+      print_block_sender(response->block_sender(), json);
+      break;
     default: break;
   }
   std::cout.flush();

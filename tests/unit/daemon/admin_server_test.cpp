@@ -65,6 +65,10 @@ class FakeHandler : public AdminHandler {
       case admin::AdminRequest::kReceived: r.mutable_received()->set_last_index(1); break;
       case admin::AdminRequest::kAnycast: r.mutable_anycast(); break;
       case admin::AdminRequest::kGroups: r.mutable_groups(); break;
+      case admin::AdminRequest::kUsers: r.mutable_users(); break;
+      case admin::AdminRequest::kNotify: r.mutable_notify(); break;
+      case admin::AdminRequest::kNotifications: r.mutable_notifications(); break;
+      case admin::AdminRequest::kBlockSender: r.mutable_block_sender(); break;
       case admin::AdminRequest::KIND_NOT_SET: break;
     }
     return r;

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "host/core/errors.h"
+#include "host/post/notification_service.h"
+#include "host/post/presence.h"
 
 namespace post::daemon {
 namespace {
@@ -178,6 +180,10 @@ TEST(NodeConfig, ExampleConfigLoads) {
   EXPECT_EQ(config->past, PastConfig{});
   EXPECT_EQ(config->scribe, ScribeConfig{});
   EXPECT_EQ(config->log.level, LogConfig{}.level);
+  EXPECT_EQ(config->notifications, NotificationsConfig{});
+  EXPECT_EQ(config->presence, PresenceSettings{});
+  ASSERT_EQ(config->users.size(), 1u);
+  EXPECT_EQ(config->users[0].dir, example.parent_path() / "users" / "alice");
 }
 
 TEST(NodeConfig, MissingFileNamesTheFile) {
@@ -404,6 +410,78 @@ TEST(NodeConfig, PastSettingsTakeSizesWithUnitsAndAreChecked) {
   EXPECT_THAT(error_of(bad_size), HasSubstr("past.quota_bytes"));
   EXPECT_THAT(error_of(bad_size), HasSubstr("expected a size from 1MiB"));
   EXPECT_EQ(code_of(parse(minimal_with("past: {replica: 3}\n"))), CoreErrc::kConfigUnknownKey);
+}
+
+TEST(NodeConfig, UsersAreDirectoriesWithAnOptionalPuzzle) {
+  auto config = minimal_with(
+      "users:\n"
+      "  - dir: users/alice\n"
+      "  - {dir: /home/bob/post, puzzle_bits: 12}\n");
+  auto parsed = parse(config);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  ASSERT_EQ(parsed->users.size(), 2u);
+  EXPECT_EQ(parsed->users[0].dir, std::filesystem::path("/etc/post/users/alice"));
+  EXPECT_EQ(parsed->users[0].puzzle_bits, 0u);
+  EXPECT_EQ(parsed->users[1].dir, std::filesystem::path("/home/bob/post"));
+  EXPECT_EQ(parsed->users[1].puzzle_bits, 12u);
+  EXPECT_TRUE(parse(kMinimal)->users.empty());
+}
+
+TEST(NodeConfig, BadUserEntriesAreRefusedWithTheirIndex) {
+  EXPECT_THAT(error_of(parse(minimal_with("users:\n  - {puzzle_bits: 3}\n"))),
+              HasSubstr("users[0]: missing required key 'dir'"));
+  EXPECT_THAT(
+      error_of(parse(minimal_with("users:\n  - {dir: a}\n  - {dir: b, puzzle_bits: 25}\n"))),
+      HasSubstr("users[1].puzzle_bits: expected an integer from 0 to 24"));
+  EXPECT_THAT(error_of(parse(minimal_with("users:\n  - {dir: a, puzle_bits: 1}\n"))),
+              HasSubstr("did you mean 'puzzle_bits'?"));
+  EXPECT_THAT(error_of(parse(minimal_with("users:\n  - users/alice\n"))), HasSubstr("users[0]"));
+  EXPECT_THAT(error_of(parse(minimal_with("users:\n  - {dir: a}\n  - {dir: ./a}\n"))),
+              HasSubstr("is listed twice"));
+  EXPECT_EQ(code_of(parse(minimal_with("users: {dir: a}\n"))), CoreErrc::kConfigBadValue);
+}
+
+TEST(NodeConfig, NotificationAndPresenceSettingsAreReadAndChecked) {
+  auto config =
+      parse(minimal_with("notifications:\n"
+                         "  delegates: 4\n"
+                         "  deliver_timeout: 2s\n"
+                         "  delegate_timeout: 5s\n"
+                         "  recheck_interval: 3s\n"
+                         "  hold_for: 48h\n"
+                         "  max_held: 10\n"
+                         "presence:\n"
+                         "  interval: 2s\n"));
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->notifications.delegates, 4);
+  EXPECT_EQ(config->notifications.deliver_timeout, seconds(2));
+  EXPECT_EQ(config->notifications.delegate_timeout, seconds(5));
+  EXPECT_EQ(config->notifications.recheck_interval, seconds(3));
+  EXPECT_EQ(config->notifications.hold_for, std::chrono::hours(48));
+  EXPECT_EQ(config->notifications.max_held, 10u);
+  EXPECT_EQ(config->presence.interval, seconds(2));
+
+  EXPECT_THAT(error_of(parse(minimal_with("pastry: {leaf_set_size: 4}\npast: {replicas: 2}\n"
+                                          "notifications: {delegates: 3}\n"))),
+              HasSubstr("notifications.delegates: must be at most half the leaf set"));
+  EXPECT_THAT(error_of(parse(minimal_with("notifications: {recheck_interval: 0s}\n"))),
+              HasSubstr("notifications.recheck_interval"));
+  EXPECT_THAT(error_of(parse(minimal_with("notifications: {delegate: 2}\n"))),
+              HasSubstr("did you mean 'delegates'?"));
+  EXPECT_THAT(error_of(parse(minimal_with("presence: {interval: 10ms}\n"))),
+              HasSubstr("presence.interval"));
+}
+
+TEST(NodeConfig, NotificationDefaultsAreTheServicesDefaults) {
+  services::NotificationServiceConfig service;
+  NotificationsConfig config;
+  EXPECT_EQ(config.delegates, service.delegates);
+  EXPECT_EQ(config.deliver_timeout, service.deliver_timeout);
+  EXPECT_EQ(config.delegate_timeout, service.delegate_timeout);
+  EXPECT_EQ(config.recheck_interval, service.recheck_interval);
+  EXPECT_EQ(config.hold_for, service.hold_for);
+  EXPECT_EQ(config.max_held, service.max_held);
+  EXPECT_EQ(PresenceSettings{}.interval, services::PresenceConfig{}.interval);
 }
 
 }  // namespace
