@@ -384,8 +384,8 @@ constexpr unsigned kScryptLog2N = 15;
 constexpr unsigned kScryptR = 8;
 constexpr unsigned kScryptP = 1;
 
-Result<proto::PrivateKeyFile> read_key_file(const std::string& path, KeyKind kind,
-                                            std::string_view passphrase = {}) {
+// Refuses a secret file (`what`: "a private key", "a passphrase") that others can read.
+Status check_private_mode(const std::string& path, const char* what) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return make_error(CoreErrc::kIoError, "cannot read " + path + ": " + errno_text());
@@ -393,11 +393,16 @@ Result<proto::PrivateKeyFile> read_key_file(const std::string& path, KeyKind kin
   if ((st.st_mode & 0077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return make_error(CoreErrc::kBadKey, path + " has mode " + mode +
-                                             "; a private key must not be readable by others "
-                                             "(chmod 600 " +
+    return make_error(CoreErrc::kBadKey, path + " has mode " + mode + "; " + what +
+                                             " must not be readable by others (chmod 600 " +
                                              path + ")");
   }
+  return ok_status();
+}
+
+Result<proto::PrivateKeyFile> read_key_file(const std::string& path, KeyKind kind,
+                                            std::string_view passphrase = {}) {
+  POST_TRY(check_private_mode(path, "a private key"));
   POST_TRY_ASSIGN(std::string text, read_file(path));
   auto raw = dearmor(kPrivateKeyLabel, text);
   if (!raw.ok()) return make_error(CoreErrc::kBadKey, path + ": " + raw.error().message);
@@ -475,6 +480,15 @@ bool key_file_is_protected(const std::string& path) {
   if (!raw.ok()) return false;
   auto file = wire::decode_message<proto::PrivateKeyFile>(*raw, path);
   return file.ok() && file->has_protected_keys();
+}
+
+Result<std::string> read_passphrase_file(const std::string& path) {
+  POST_TRY(check_private_mode(path, "a passphrase"));
+  POST_TRY_ASSIGN(std::string text, read_file(path));
+  std::string line = text.substr(0, text.find('\n'));
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) return make_error(CoreErrc::kBadKey, path + " holds no passphrase");
+  return line;
 }
 
 Result<UserKeys> read_user_keys(const std::string& path, std::string_view passphrase) {

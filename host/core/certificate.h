@@ -140,6 +140,10 @@ Status write_user_keys(const std::string& path, const UserKeys& keys,
 Result<UserKeys> read_user_keys(const std::string& path, std::string_view passphrase = {});
 // Whether the key file at `path` is passphrase-protected (false when it cannot be read).
 bool key_file_is_protected(const std::string& path);
+// Reads a passphrase from its file: the first line, without its line ending. The file must
+// not be readable by others (like a key file) and the passphrase not empty (CoreErrc::kBadKey
+// naming the file).
+Result<std::string> read_passphrase_file(const std::string& path);
 
 // Reads an armored certificate file of the given label.
 Result<Bytes> read_certificate_file(const std::string& path, std::string_view label);

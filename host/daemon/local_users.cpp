@@ -42,7 +42,11 @@ Result<LocalUser> load_user(const UserEntry& entry, const CaCertificate& ca, std
   if (!cert.ok()) return Error{cert.error().code, cert_path + ": " + cert.error().message};
   user.certificate = std::move(*cert);
 
-  POST_TRY_ASSIGN(user.keys, read_user_keys(key_path));
+  std::string passphrase;
+  if (!entry.passphrase_file.empty()) {
+    POST_TRY_ASSIGN(passphrase, read_passphrase_file(entry.passphrase_file.string()));
+  }
+  POST_TRY_ASSIGN(user.keys, read_user_keys(key_path, passphrase));
   POST_TRY_ASSIGN(Bytes signing_public, crypto::signing_public_key(user.keys.signing_key));
   POST_TRY_ASSIGN(Bytes agreement_public, crypto::agreement_public_key(user.keys.agreement_key));
   if (signing_public != user.certificate.signing_key ||

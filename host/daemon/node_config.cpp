@@ -219,10 +219,13 @@ Result<std::vector<UserEntry>> read_users(const config::Node& root,
   POST_TRY_ASSIGN(std::vector<config::Node> nodes, root.sequence("users"));
   std::vector<UserEntry> users;
   for (const auto& node : nodes) {
-    POST_TRY(node.allow_only_keys({"dir", "puzzle_bits"}));
+    POST_TRY(node.allow_only_keys({"dir", "puzzle_bits", "passphrase_file"}));
     UserEntry user;
     POST_TRY_ASSIGN(user.dir, read_path(node, "dir", base_dir));
     user.dir = user.dir.lexically_normal();
+    if (node.has("passphrase_file")) {
+      POST_TRY_ASSIGN(user.passphrase_file, read_path(node, "passphrase_file", base_dir));
+    }
     POST_TRY_ASSIGN(std::int64_t bits, node.integer_or("puzzle_bits", 0, kMaxPuzzleBits, 0));
     user.puzzle_bits = static_cast<std::uint32_t>(bits);
     for (const auto& other : users) {

@@ -60,6 +60,9 @@ struct UserEntry {
   std::filesystem::path dir;
   // The hash-cash puzzle senders of notifications to this user must solve (0: none).
   std::uint32_t puzzle_bits = 0;
+  // The file holding the passphrase of a protected user.key (post-ca issue-user
+  // --passphrase-file); empty: the key file is not protected.
+  std::filesystem::path passphrase_file;
 
   friend bool operator==(const UserEntry&, const UserEntry&) = default;
 };
@@ -69,7 +72,7 @@ struct UserEntry {
 struct NotificationsConfig {
   int delegates = 3;
   net::Duration deliver_timeout = std::chrono::seconds(10);
-  net::Duration delegate_timeout = std::chrono::seconds(20);
+  net::Duration delegate_timeout = std::chrono::seconds(10);
   net::Duration recheck_interval = std::chrono::seconds(60);
   net::Duration hold_for = std::chrono::hours(24 * 30);
   std::size_t max_held = 100000;

@@ -32,6 +32,7 @@ class PostCategory final : public std::error_category {
       case PostErrc::kNotificationRefused: return "the recipient's node refused the notification";
       case PostErrc::kNotDelivered: return "no node took the notification";
       case PostErrc::kNotServedHere: return "the user is not served by this node";
+      case PostErrc::kUnknownRecipient: return "no such user";
     }
     return "unknown post error " + std::to_string(value);
   }

@@ -36,10 +36,11 @@ enum class PostErrc {
   kNotificationRefused,  // the recipient's node refused the notification as invalid
   kNotDelivered,       // neither the recipient's node nor any delegates took it
   kNotServedHere,      // the user is not served by this node
+  kUnknownRecipient,   // the directory has no user with that email
 };
 
 // The highest value: codes above it came from a newer version.
-inline constexpr PostErrc kLastPostErrc = PostErrc::kNotServedHere;
+inline constexpr PostErrc kLastPostErrc = PostErrc::kUnknownRecipient;
 
 const std::error_category& post_category();
 

@@ -7,6 +7,7 @@
 #include "host/core/errors.h"
 #include "host/core/frame.h"
 #include "host/core/log.h"
+#include "host/past/errors.h"
 #include "host/pastry/handle_codec.h"
 #include "host/post/errors.h"
 #include "host/post/presence.h"
@@ -474,7 +475,13 @@ void NotificationService::send_found(std::uint64_t id, Result<UserRecord> recipi
   auto it = sends_.find(id);
   if (it == sends_.end()) return;
   PendingSend& s = *it->second;
-  if (!recipient.ok()) return finish_send(id, recipient.error());
+  if (!recipient.ok()) {
+    if (recipient.error().code == past::PastErrc::kNotFound) {
+      return finish_send(id, make_error(PostErrc::kUnknownRecipient,
+                                        "no user " + s.recipient_email + " in the directory"));
+    }
+    return finish_send(id, recipient.error());
+  }
   auto encoded = make_notification(s.sender_keys, s.sender, recipient->certificate, s.outgoing,
                                    static_cast<std::uint64_t>(unix_ms()));
   if (!encoded.ok()) return finish_send(id, encoded.error());

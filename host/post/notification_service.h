@@ -54,8 +54,9 @@ struct NotificationServiceConfig {
   // How long the sender (or a delegate) waits for the recipient's node to answer a delivery.
   net::Duration deliver_timeout = std::chrono::seconds(10);
   // How long the sender waits for the delegates' root to say it holds the notification, and
-  // how many random keys it tries.
-  net::Duration delegate_timeout = std::chrono::seconds(20);
+  // how many random keys it tries. A send ends within deliver_timeout + delegate_attempts x
+  // delegate_timeout (40 s by default: inside postd's 45 s for an admin request).
+  net::Duration delegate_timeout = std::chrono::seconds(10);
   int delegate_attempts = 3;
   // How long the root waits for its neighbours to confirm they hold a copy.
   net::Duration hold_timeout = std::chrono::seconds(10);

@@ -2,7 +2,7 @@
 //
 //   post-ca init --dir D [--name NAME]             make a CA key pair (D/ca.key, D/ca.cert)
 //   post-ca issue-node --ca D --out DIR [...]      make a node key pair and certificate
-//   post-ca issue-user --ca D --name N --email E --out DIR [...]
+//   post-ca issue-user --ca D --name N --email E --out DIR [--passphrase-file F] [...]
 //                                                  make a user's key pairs and certificate,
 //                                                  and the certificate as a PAST block
 //   post-ca user-block --ca D --user DIR           (re)make DIR/user.block from DIR/user.cert
@@ -143,9 +143,16 @@ int cmd_issue_node(const fs::path& ca_dir, const fs::path& out, const std::strin
 }
 
 int cmd_issue_user(const fs::path& ca_dir, const fs::path& out, const std::string& name,
-                   const std::string& email, int days, bool force) {
+                   const std::string& email, int days, bool force,
+                   const fs::path& passphrase_file) {
   auto ca = load_ca(ca_dir.string());
   if (!ca.ok()) return fail(ca.error().to_string());
+  std::string passphrase;
+  if (!passphrase_file.empty()) {
+    auto p = read_passphrase_file(passphrase_file.string());
+    if (!p.ok()) return fail(p.error().message);
+    passphrase = std::move(*p);
+  }
   std::string existing;
   if (!force && exists_any({out / "user.key", out / "user.cert", out / "user.block"}, existing)) {
     return fail(existing + " exists; refusing to replace a user's keys (use --force)");
@@ -158,7 +165,7 @@ int cmd_issue_user(const fs::path& ca_dir, const fs::path& out, const std::strin
   if (!cert.ok()) return fail(cert.error().message);
   if (auto s = make_private_dir(out); !s.ok()) return fail(s.error().message);
   if (auto s = write_user_keys((out / "user.key").string(),
-                               UserKeys{signing.private_key, agreement.private_key});
+                               UserKeys{signing.private_key, agreement.private_key}, passphrase);
       !s.ok()) {
     return fail(s.error().message);
   }
@@ -177,6 +184,7 @@ int cmd_issue_user(const fs::path& ca_dir, const fs::path& out, const std::strin
             << "  agreement key " << to_hex(agreement.public_key) << "\n"
             << "  valid until   " << format_time(cert->not_after) << "\n"
             << "  files         " << (out / "user.key").string()
+            << (passphrase.empty() ? "" : " (protected by the passphrase)")
             << " (mode 0600: only on the nodes this user trusts), " << (out / "user.cert").string()
             << ", " << (out / "ca.cert").string() << ", " << (out / "user.block").string()
             << " (the certificate as a PAST block)\n";
@@ -304,6 +312,12 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 36500));
   issue_user->add_flag("--force", user_force, "overwrite existing user keys");
+  fs::path user_passphrase_file;
+  issue_user
+      ->add_option("--passphrase-file", user_passphrase_file,
+                   "encrypt user.key under the passphrase on this file's first line (mode 0600); "
+                   "postd then needs the same file (users: passphrase_file)")
+      ->check(CLI::ExistingFile);
 
   fs::path block_ca_dir, block_user_dir;
   auto* user_block =
@@ -322,7 +336,8 @@ int main(int argc, char** argv) {
   if (*init) return cmd_init(init_dir, init_name, init_force);
   if (*issue) return cmd_issue_node(ca_dir, out_dir, ring, days, node_id_hex, issue_force);
   if (*issue_user) {
-    return cmd_issue_user(user_ca_dir, user_out, user_name, user_email, user_days, user_force);
+    return cmd_issue_user(user_ca_dir, user_out, user_name, user_email, user_days, user_force,
+                          user_passphrase_file);
   }
   if (*user_block) return cmd_user_block(block_ca_dir, block_user_dir);
   if (*show) return cmd_show(show_file);

@@ -52,7 +52,7 @@ class LocalUsers : public ::testing::Test {
 TEST_F(LocalUsers, LoadsWhatPostCaIssues) {
   auto alice = issue("alice", "alice@example.org", ca);
   auto bob = issue("bob", "bob@example.org", ca);
-  auto users = load_local_users({{alice, 0}, {bob, 7}}, ca.certificate, now);
+  auto users = load_local_users({{alice, 0, {}}, {bob, 7, {}}}, ca.certificate, now);
   ASSERT_TRUE(users.ok()) << users.error().message;
   ASSERT_EQ(users->size(), 2u);
   EXPECT_EQ((*users)[0].certificate.email, "alice@example.org");
@@ -62,10 +62,29 @@ TEST_F(LocalUsers, LoadsWhatPostCaIssues) {
   EXPECT_TRUE(load_local_users({}, ca.certificate, now)->empty());
 }
 
+TEST_F(LocalUsers, APassphraseProtectedKeyLoadsWithItsPassphraseFileOnly) {
+  auto alice = issue("alice", "alice@example.org", ca);
+  auto plain = read_user_keys((alice / "user.key").string()).value();
+  ASSERT_TRUE(write_user_keys((alice / "user.key").string(), plain, "open sesame").ok());
+  const auto secret = std::filesystem::path(dir.path()) / "alice.pass";
+  ASSERT_TRUE(write_file(secret.string(), "open sesame\n", /*private_file=*/true).ok());
+
+  auto users = load_local_users({{alice, 0, secret}}, ca.certificate, now);
+  ASSERT_TRUE(users.ok()) << users.error().message;
+  EXPECT_EQ((*users)[0].keys.signing_key, plain.signing_key);
+
+  EXPECT_THAT(error_of({{alice, 0, {}}}), HasSubstr("protected by a passphrase"));
+  const auto wrong = std::filesystem::path(dir.path()) / "wrong.pass";
+  ASSERT_TRUE(write_file(wrong.string(), "open barley\n", true).ok());
+  EXPECT_THAT(error_of({{alice, 0, wrong}}), HasSubstr("wrong passphrase"));
+  ::chmod(secret.c_str(), 0644);
+  EXPECT_THAT(error_of({{alice, 0, secret}}), HasSubstr("chmod 600"));
+}
+
 TEST_F(LocalUsers, AKeyOthersCanReadIsRefused) {
   auto alice = issue("alice", "alice@example.org", ca);
   ::chmod((alice / "user.key").c_str(), 0640);
-  std::string error = error_of({{alice, 0}});
+  std::string error = error_of({{alice, 0, {}}});
   EXPECT_THAT(error, HasSubstr("users[0]: " + (alice / "user.key").string() + " has mode 0640"));
   EXPECT_THAT(error, HasSubstr("chmod 600"));
 }
@@ -73,7 +92,7 @@ TEST_F(LocalUsers, AKeyOthersCanReadIsRefused) {
 TEST_F(LocalUsers, AUserOfAnotherCaIsRefused) {
   CaKey other = create_ca("other CA", now).value();
   auto eve = issue("eve", "eve@example.org", other);
-  auto users = load_local_users({{eve, 0}}, ca.certificate, now);
+  auto users = load_local_users({{eve, 0, {}}}, ca.certificate, now);
   ASSERT_FALSE(users.ok());
   EXPECT_EQ(users.error().code, CoreErrc::kWrongCa);
   EXPECT_THAT(users.error().message,
@@ -87,22 +106,22 @@ TEST_F(LocalUsers, FilesThatDoNotBelongTogetherAreRefused) {
   // Bob's block in Alice's directory.
   std::filesystem::copy_file(bob / "user.block", alice / "user.block",
                              std::filesystem::copy_options::overwrite_existing);
-  EXPECT_THAT(error_of({{alice, 0}}), HasSubstr("holds another certificate than"));
+  EXPECT_THAT(error_of({{alice, 0, {}}}), HasSubstr("holds another certificate than"));
   // Bob's keys with Alice's certificate.
   auto carol = issue("carol", "carol@example.org", ca);
   std::filesystem::copy_file(bob / "user.key", carol / "user.key",
                              std::filesystem::copy_options::overwrite_existing);
-  EXPECT_THAT(error_of({{carol, 0}}), HasSubstr("does not hold the keys of the certificate"));
+  EXPECT_THAT(error_of({{carol, 0, {}}}), HasSubstr("does not hold the keys of the certificate"));
   // No block: the message says how to make one.
   auto dave = issue("dave", "dave@example.org", ca);
   std::filesystem::remove(dave / "user.block");
-  EXPECT_THAT(error_of({{dave, 0}}), HasSubstr("post-ca user-block"));
+  EXPECT_THAT(error_of({{dave, 0, {}}}), HasSubstr("post-ca user-block"));
 }
 
 TEST_F(LocalUsers, OneUserTwiceIsRefused) {
   auto alice = issue("alice", "alice@example.org", ca);
   auto again = issue("alice2", "alice@example.org", ca);
-  EXPECT_THAT(error_of({{alice, 0}, {again, 0}}),
+  EXPECT_THAT(error_of({{alice, 0, {}}, {again, 0, {}}}),
               HasSubstr("users[1]: " + again.string() + " is alice@example.org, as users[0]"));
 }
 

@@ -330,7 +330,8 @@ TEST_F(NotifyRing, SendersSolveTheRecipientsPuzzleAndBlockedSendersAreTurnedAway
 
   // An unknown recipient is an error from the directory, not a delegation.
   auto nobody = ring->send(nodes[1], alice, "nobody@example.org", note("?"));
-  EXPECT_FALSE(nobody.ok());
+  ASSERT_FALSE(nobody.ok());
+  EXPECT_EQ(nobody.error().code, PostErrc::kUnknownRecipient) << nobody.error().to_string();
   EXPECT_EQ(held_everywhere(), 0u);
 }
 
