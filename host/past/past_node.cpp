@@ -95,12 +95,6 @@ struct PastNode::Coordination {
   bool finished = false;
 };
 
-struct PastNode::PendingRequest {
-  NodeHandle to;
-  std::function<void(const pb::PastMessage*)> on_answer;
-  net::TimerId timer = net::kNoTimer;
-};
-
 PastNode::PastNode(pastry::PastryNode& pastry, net::Transport& transport, net::Clock& clock,
                    BlockStore& store, PastConfig config, Bytes ca_public_key, std::uint64_t seed)
     : pastry_(pastry),
@@ -110,7 +104,8 @@ PastNode::PastNode(pastry::PastryNode& pastry, net::Transport& transport, net::C
       config_(std::move(config)),
       ca_public_key_(std::move(ca_public_key)),
       rng_(seed),
-      next_id_(rng_.next() | 1) {
+      next_id_(rng_.next() | 1),
+      requests_(clock, rng_.next() | 1) {
   pastry_.register_application(pastry::AppId::kPast, this);
   transport_.set_handler(net::Channel::kPast, this);
   schedule_maintenance(jitter(rng_, config_.maintenance_interval));
@@ -122,7 +117,6 @@ PastNode::~PastNode() {
   clock_.cancel(maintenance_timer_);
   for (auto& [id, p] : inserts_) clock_.cancel(p->timer);
   for (auto& [id, p] : lookups_) clock_.cancel(p->timer);
-  for (auto& [id, r] : requests_) clock_.cancel(r->timer);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -179,49 +173,19 @@ void PastNode::on_message(const NodeHandle& from, ByteView payload) {
 }
 
 void PastNode::on_link_down(const NodeHandle& peer) {
-  std::vector<std::uint64_t> lost;
-  for (const auto& [id, r] : requests_) {
-    if (r->to.id == peer.id) lost.push_back(id);
-  }
-  for (auto id : lost) {
-    auto it = requests_.find(id);
-    if (it == requests_.end()) continue;
-    auto r = std::move(it->second);
-    requests_.erase(it);
-    clock_.cancel(r->timer);
-    r->on_answer(nullptr);
-  }
+  requests_.fail_to(peer);
 }
 
 std::uint64_t PastNode::expect(const NodeHandle& to,
                                std::function<void(const pb::PastMessage*)> on_answer) {
-  std::uint64_t id = next_id_++;
-  auto r = std::make_unique<PendingRequest>();
-  r->to = to;
-  r->on_answer = std::move(on_answer);
-  r->timer = clock_.schedule(config_.request_timeout, [this, id] {
-    auto it = requests_.find(id);
-    if (it == requests_.end()) return;
-    auto pending = std::move(it->second);
-    requests_.erase(it);
-    pending->on_answer(nullptr);
-  });
-  requests_[id] = std::move(r);
-  return id;
+  return requests_.expect(to, config_.request_timeout, std::move(on_answer));
 }
 
 void PastNode::answered(const NodeHandle& from, std::uint64_t request_id,
                         const pb::PastMessage& m) {
-  auto it = requests_.find(request_id);
-  if (it == requests_.end()) return;  // late, after its timeout
-  if (it->second->to.id != from.id) {
+  if (requests_.answer(from, request_id, m) == Requests::Outcome::kWrongSender) {
     refuse(from, "an answer to a request that went to another node");
-    return;
   }
-  auto r = std::move(it->second);
-  requests_.erase(it);
-  clock_.cancel(r->timer);
-  r->on_answer(&m);
 }
 
 Result<Block> PastNode::accept(const Id& handle, ByteView encoded) {

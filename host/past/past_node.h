@@ -19,6 +19,7 @@
 
 #include "host/core/random.h"
 #include "host/core/result.h"
+#include "host/net/request_table.h"
 #include "host/net/transport.h"
 #include "host/past/block.h"
 #include "host/past/block_store.h"
@@ -102,7 +103,6 @@ class PastNode final : public pastry::Application, public net::MessageHandler {
   struct PendingInsert;
   struct PendingLookup;
   struct Coordination;
-  struct PendingRequest;
 
   // Direct messages.
   void send(const NodeHandle& to, const proto::past::PastMessage& m, bool maintenance = false);
@@ -165,7 +165,8 @@ class PastNode final : public pastry::Application, public net::MessageHandler {
   std::unordered_map<std::uint64_t, std::unique_ptr<PendingInsert>> inserts_;
   std::unordered_map<std::uint64_t, std::unique_ptr<PendingLookup>> lookups_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Coordination>> coordinations_;
-  std::unordered_map<std::uint64_t, std::unique_ptr<PendingRequest>> requests_;
+  using Requests = net::RequestTable<proto::past::PastMessage>;
+  Requests requests_;
 
   // LRU cache of immutable blocks: most recently used at the front.
   std::list<std::pair<Id, Block>> cache_;

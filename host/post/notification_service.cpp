@@ -58,6 +58,18 @@ Result<NotificationHeader> check_delegate(const pb::Delegate& d) {
   return peek_notification(as_bytes(d.notification()));
 }
 
+// What a delegate keeps of a Delegate or Hold.
+pb::HeldNotification held_record(const pb::Delegate& d, std::uint64_t held_since_ms,
+                                 std::string key) {
+  pb::HeldNotification record;
+  record.set_notification(d.notification());
+  record.set_recipient_email(d.recipient_email());
+  record.set_puzzle_nonce(d.puzzle_nonce());
+  record.set_held_since_ms(held_since_ms);
+  record.set_key(std::move(key));
+  return record;
+}
+
 pb::DeliveredRecord to_record(const std::string& email, const DeliveredNotification& d,
                               std::uint64_t sequence) {
   pb::DeliveredRecord r;
@@ -192,12 +204,6 @@ struct NotificationService::PendingSend {
   bool puzzle_retried = false;
 };
 
-struct NotificationService::PendingRequest {
-  std::optional<NodeHandle> to;  // absent: a routed request, answered by whoever is root
-  std::function<void(const pb::NotifyMessage*)> on_answer;
-  net::TimerId timer = net::kNoTimer;
-};
-
 struct NotificationService::Coordination {
   NodeHandle source;
   std::uint64_t request_id = 0;
@@ -221,6 +227,7 @@ NotificationService::NotificationService(pastry::PastryNode& pastry, net::Transp
       store_(store),
       config_(config),
       rng_(seed),
+      requests_(clock, rng_.next() | 1),
       started_at_(clock.now()) {
   if (config_.unix_ms_at_start == 0) config_.unix_ms_at_start = wall_clock_seconds() * 1000;
   next_id_ = rng_.next() | 1;
@@ -232,7 +239,6 @@ NotificationService::NotificationService(pastry::PastryNode& pastry, net::Transp
 
 NotificationService::~NotificationService() {
   clock_.cancel(tick_timer_);
-  for (auto& [id, r] : requests_) clock_.cancel(r->timer);
   for (auto& [key, r] : recipients_) scribe_.unsubscribe(presence_group(key));
   pastry_.register_application(pastry::AppId::kPost, nullptr);
   transport_.set_handler(net::Channel::kPost, nullptr);
@@ -386,32 +392,13 @@ void NotificationService::refuse(const NodeHandle& from, const std::string& why)
 std::uint64_t NotificationService::expect(
     std::optional<NodeHandle> to, net::Duration timeout,
     std::function<void(const pb::NotifyMessage*)> on_answer) {
-  std::uint64_t id = next_id_++;
-  auto r = std::make_unique<PendingRequest>();
-  r->to = std::move(to);
-  r->on_answer = std::move(on_answer);
-  r->timer = clock_.schedule(timeout, [this, id] {
-    auto it = requests_.find(id);
-    if (it == requests_.end()) return;
-    auto pending = std::move(it->second);
-    requests_.erase(it);
-    pending->on_answer(nullptr);
-  });
-  requests_[id] = std::move(r);
-  return id;
+  return requests_.expect(std::move(to), timeout, std::move(on_answer));
 }
 
 void NotificationService::answered(const NodeHandle& from, const pb::NotifyMessage& m) {
-  auto it = requests_.find(m.request_id());
-  if (it == requests_.end()) return;  // late, after its timeout
-  if (it->second->to && it->second->to->id != from.id) {
+  if (requests_.answer(from, m.request_id(), m) == Requests::Outcome::kWrongSender) {
     refuse(from, "an answer to a request that went to another node");
-    return;
   }
-  auto r = std::move(it->second);
-  requests_.erase(it);
-  clock_.cancel(r->timer);
-  r->on_answer(&m);
 }
 
 void NotificationService::on_message(const NodeHandle& from, ByteView payload) {
@@ -435,18 +422,7 @@ void NotificationService::on_message(const NodeHandle& from, ByteView payload) {
 
 void NotificationService::on_link_down(const NodeHandle& peer) {
   // Requests to `peer` fail now rather than at their timeout.
-  std::vector<std::uint64_t> failed;
-  for (const auto& [id, r] : requests_) {
-    if (r->to && r->to->id == peer.id) failed.push_back(id);
-  }
-  for (std::uint64_t id : failed) {
-    auto it = requests_.find(id);
-    if (it == requests_.end()) continue;
-    auto r = std::move(it->second);
-    requests_.erase(it);
-    clock_.cancel(r->timer);
-    r->on_answer(nullptr);
-  }
+  requests_.fail_to(peer);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -714,12 +690,8 @@ void NotificationService::handle_delegate(const NodeHandle& source, const Id& ke
     reply.mutable_delegate_reply()->set_error(header.error().message);
     return send(source, reply);
   }
-  pb::HeldNotification record;
-  record.set_notification(m.delegate().notification());
-  record.set_recipient_email(m.delegate().recipient_email());
-  record.set_puzzle_nonce(m.delegate().puzzle_nonce());
-  record.set_held_since_ms(static_cast<std::uint64_t>(unix_ms()));
-  record.set_key(to_string(key.bytes()));
+  const pb::HeldNotification record = held_record(
+      m.delegate(), static_cast<std::uint64_t>(unix_ms()), to_string(key.bytes()));
 
   std::uint64_t cid = next_id_++;
   auto c = std::make_unique<Coordination>();
@@ -792,13 +764,9 @@ void NotificationService::handle_hold(const NodeHandle& from, const pb::NotifyMe
     reply.mutable_hold_reply()->set_error("no valid key");
     return send(from, reply);
   }
-  pb::HeldNotification record;
-  record.set_notification(d.notification());
-  record.set_recipient_email(d.recipient_email());
-  record.set_puzzle_nonce(d.puzzle_nonce());
   const auto now = static_cast<std::uint64_t>(unix_ms());
-  record.set_held_since_ms(d.held_since_ms() > 0 ? std::min(d.held_since_ms(), now) : now);
-  record.set_key(d.key());
+  const pb::HeldNotification record =
+      held_record(d, d.held_since_ms() > 0 ? std::min(d.held_since_ms(), now) : now, d.key());
   auto kept = hold(header->id, record);
   reply.mutable_hold_reply()->set_error(kept.ok() ? "" : kept.error().to_string());
   send(from, reply);

@@ -33,6 +33,7 @@
 #include "host/core/random.h"
 #include "host/core/result.h"
 #include "host/net/clock.h"
+#include "host/net/request_table.h"
 #include "host/net/transport.h"
 #include "host/past/block_store.h"
 #include "host/pastry/pastry_node.h"
@@ -180,7 +181,6 @@ class NotificationService final : public pastry::Application, public net::Messag
   struct Recipient;
   struct Held;
   struct PendingSend;
-  struct PendingRequest;
   struct Coordination;
   class PresenceClient;
   friend class PresenceClient;
@@ -242,6 +242,8 @@ class NotificationService final : public pastry::Application, public net::Messag
   Rng rng_;
   NotificationStats stats_;
   Handler handler_;
+  using Requests = net::RequestTable<proto::services::NotifyMessage>;
+  Requests requests_;
 
   std::map<std::string, std::unique_ptr<LocalUser>> users_;        // by email
   std::unordered_map<std::string, std::string> user_by_key_;        // signing key (hex) -> email
@@ -249,7 +251,6 @@ class NotificationService final : public pastry::Application, public net::Messag
   std::map<Bytes, std::unique_ptr<Recipient>> recipients_;         // by signing key: held for
   std::unordered_map<std::string, std::pair<UserCertificate, net::Time>> certificates_;
   std::unordered_map<std::uint64_t, std::unique_ptr<PendingSend>> sends_;
-  std::unordered_map<std::uint64_t, std::unique_ptr<PendingRequest>> requests_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Coordination>> coordinations_;
   std::uint64_t next_id_ = 1;
   std::uint64_t next_sequence_ = 1;  // of delivered notifications
