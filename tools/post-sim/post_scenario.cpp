@@ -297,7 +297,7 @@ PostReport run_post_scenario(const PostScenarioOptions& options) {
     m.body.insert(m.body.end(), filler.begin(), filler.end());
     SimNode from = home[m.sender];
     ring.secure_store(from)->store(
-        m.body, {}, [&ring, &messages, &users, &home, &sim, &report, i, from](Result<services::StoredObject> stored) {
+        m.body, {}, [&ring, &messages, &users, &sim, &report, i, from](Result<services::StoredObject> stored) {
           Message& msg = messages[i];
           if (!stored.ok()) {
             msg.send_answered = true;
@@ -332,7 +332,6 @@ PostReport run_post_scenario(const PostScenarioOptions& options) {
                                     }
                                   });
         });
-    (void)home;
     sim.run_for(50ms);
   }
   ring.run_until(
