@@ -686,6 +686,16 @@ Result<std::vector<std::string>> Node::string_list(std::string_view key) const {
                      [](std::string_view text) { return Result<std::string>(std::string(text)); });
 }
 
+std::string Node::to_yaml() const {
+  try {
+    YAML::Emitter out;
+    out << state_->value;
+    return out.c_str();
+  } catch (const std::exception&) {
+    return "~";  // emitting a node that was parsed cannot fail; never leak an exception
+  }
+}
+
 Status Node::allow_only_keys(std::initializer_list<std::string_view> keys) const {
   const NodeState& state = *state_;
   return guarded(state, [&]() -> Status {

@@ -131,6 +131,10 @@ class Node {
   // keys, and a value that is not a mapping.
   Status allow_only_keys(std::initializer_list<std::string_view> keys) const;
 
+  // This value as YAML text (block style), e.g. to hand a plugin its config subtree. A null
+  // value gives "~". Aliases are expanded.
+  std::string to_yaml() const;
+
   // A kConfigBadValue error located at the value of `key` (at this node when `key` is
   // absent): "<location>: <path>.<key>: <message>". For checks the accessors cannot
   // express, such as "must be even".
