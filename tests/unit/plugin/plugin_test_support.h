@@ -18,6 +18,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "tests/support/test_support.h"
+
 namespace post::plugin::testing {
 
 // Paths of the plugins built with the tests (compile definitions from CMake).
@@ -29,29 +31,7 @@ inline const std::filesystem::path kWrongAbiPlugin = POST_PLUGIN_WRONG_ABI;
 inline const std::filesystem::path kMissingEntryPlugin = POST_PLUGIN_MISSING_ENTRY;
 inline const std::filesystem::path kFailingInitPlugin = POST_PLUGIN_FAILING_INIT;
 
-// A fresh directory under the system temp dir, removed with everything in it when this object
-// dies. (Like tests/support's TempDir, without linking that library's cluster helpers.)
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "post-plugin-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
-    }
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using post::testing::TempDir;
 
 // A blocking TCP client speaking the echo plugin's line protocol on 127.0.0.1.
 class LineClient {
