@@ -504,23 +504,23 @@ post_status host_store_fetch(post_host*, post_bytes, post_bytes, post_bytes_fn, 
                              post_error* err) {
   return unavailable(err, "store_fetch");
 }
-post_status host_log_append(post_host*, const char*, post_bytes, post_done_fn, void*,
+post_status host_log_append(post_host*, const char*, const char*, post_bytes, post_done_fn, void*,
                             post_error* err) {
   return unavailable(err, "log_append");
 }
-post_status host_log_read(post_host*, const char*, uint64_t, uint32_t, post_log_record_fn, void*,
-                          post_error* err) {
+post_status host_log_read(post_host*, const char*, const char*, uint64_t, uint32_t,
+                          post_log_record_fn, void*, post_error* err) {
   return unavailable(err, "log_read");
 }
-post_status host_notify_send(post_host*, const char*, post_bytes, post_done_fn, void*,
-                             post_error* err) {
+post_status host_notify_send(post_host*, const char*, const char*, post_bytes, post_done_fn,
+                             void*, post_error* err) {
   return unavailable(err, "notify_send");
 }
 post_status host_notify_register(post_host*, post_notification_fn, void*, post_error* err) {
   return unavailable(err, "notify_register");
 }
-post_status host_scribe_subscribe(post_host*, const char*, post_scribe_message_fn, void*,
-                                  post_error* err) {
+post_status host_scribe_subscribe(post_host*, const char*, post_scribe_message_fn,
+                                  post_scribe_anycast_fn, void*, post_error* err) {
   return unavailable(err, "scribe_subscribe");
 }
 post_status host_scribe_unsubscribe(post_host*, const char*, post_error* err) {

@@ -130,10 +130,15 @@ typedef void (*post_store_put_fn)(void* ctx, post_status status, const char* mes
  * carries no record when the log is empty past `from`). */
 typedef void (*post_log_record_fn)(void* ctx, post_status status, const char* message,
                                    uint64_t index, post_bytes record, int32_t last);
-/* A notification addressed to this application: the sender's user name and the payload. */
-typedef void (*post_notification_fn)(void* ctx, const char* sender, post_bytes payload);
-/* A message published or anycast to a Scribe topic this instance subscribed to. */
+/* A notification addressed to this application: the local user it is for, the sender's
+ * user name (both e-mail style, "alice@example.org") and the payload. */
+typedef void (*post_notification_fn)(void* ctx, const char* recipient, const char* sender,
+                                     post_bytes payload);
+/* A message published to a Scribe topic this instance subscribed to. */
 typedef void (*post_scribe_message_fn)(void* ctx, const char* topic, post_bytes payload);
+/* An anycast offered to this member of a topic: return 1 to take it (the search ends here),
+ * 0 to pass it on. Runs on the executor and must not block. */
+typedef int32_t (*post_scribe_anycast_fn)(void* ctx, const char* topic, post_bytes payload);
 
 /* ---------------------------------------------------------------------------------------
  * The host API table
@@ -209,26 +214,37 @@ typedef struct post_host_api {
   /* Fetches content stored under `handle`, decrypting it with `key`. */
   post_status (*store_fetch)(post_host* host, post_bytes handle, post_bytes key, post_bytes_fn done,
                              void* ctx, post_error* err);
-  /* Appends a record to this plugin's log `log_name` of the node's user. */
-  post_status (*log_append)(post_host* host, const char* log_name, post_bytes record,
-                            post_done_fn done, void* ctx, post_error* err);
-  /* Reads up to max_records records of log `log_name` starting at index `from`. */
-  post_status (*log_read)(post_host* host, const char* log_name, uint64_t from,
+  /* Appends a record to log `log_name` (scoped to this plugin) of `user`, a user this node
+   * serves (it holds the user's keys); anyone may read it. The record's index comes back
+   * through done's message as decimal text. */
+  post_status (*log_append)(post_host* host, const char* user, const char* log_name,
+                            post_bytes record, post_done_fn done, void* ctx, post_error* err);
+  /* Reads up to max_records records of `user`'s log `log_name` (scoped to this plugin)
+   * starting at index `from`, checking the writer's signatures. */
+  post_status (*log_read)(post_host* host, const char* user, const char* log_name, uint64_t from,
                           uint32_t max_records, post_log_record_fn on_record, void* ctx,
                           post_error* err);
-  /* Sends a notification carrying `payload` to user `recipient`'s instance of this plugin. */
-  post_status (*notify_send)(post_host* host, const char* recipient, post_bytes payload,
-                             post_done_fn done, void* ctx, post_error* err);
-  /* Registers the callback receiving notifications addressed to this plugin. */
+  /* Sends a notification carrying `payload` from `sender`, a user this node serves, to user
+   * `recipient`'s instance of this plugin, wherever it runs (delivered once, also when the
+   * recipient is offline for a while). */
+  post_status (*notify_send)(post_host* host, const char* sender, const char* recipient,
+                             post_bytes payload, post_done_fn done, void* ctx, post_error* err);
+  /* Registers the callback receiving notifications addressed to this plugin for any user
+   * this node serves. A later call replaces the callback. */
   post_status (*notify_register)(post_host* host, post_notification_fn on_notification, void* ctx,
                                  post_error* err);
-  /* Scribe groups named by `topic` (scoped to this plugin). */
+  /* Scribe groups named by `topic` (scoped to this plugin). on_anycast may be NULL (the
+   * member then passes every anycast on). Subscribing again replaces the callbacks. */
   post_status (*scribe_subscribe)(post_host* host, const char* topic,
-                                  post_scribe_message_fn on_message, void* ctx, post_error* err);
+                                  post_scribe_message_fn on_message,
+                                  post_scribe_anycast_fn on_anycast, void* ctx, post_error* err);
   post_status (*scribe_unsubscribe)(post_host* host, const char* topic, post_error* err);
+  /* Sends `payload` to every member of the topic, this node's included when it is one;
+   * done runs once the publication has left this node. */
   post_status (*scribe_publish)(post_host* host, const char* topic, post_bytes payload,
                                 post_done_fn done, void* ctx, post_error* err);
-  /* Delivers `payload` to one nearby member of the group; the reply comes back in done. */
+  /* Offers `payload` to the topic's members, nearest first, until one takes it; done gets
+   * the taker's node id (hex text) as value, or POST_ERR_NOT_FOUND when none did. */
   post_status (*scribe_anycast)(post_host* host, const char* topic, post_bytes payload,
                                 post_bytes_fn done, void* ctx, post_error* err);
 } post_host_api;
