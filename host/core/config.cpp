@@ -105,6 +105,7 @@ Error error_at(CoreErrc code, const NodeState& state, std::string_view message) 
 
 std::string join_path(std::string_view parent, std::string_view key) {
   std::string path(parent);
+  if (key.empty()) return path;
   if (!path.empty()) path += '.';
   path += key;
   return path;

@@ -136,7 +136,7 @@ class Node {
   std::string to_yaml() const;
 
   // A kConfigBadValue error located at the value of `key` (at this node when `key` is
-  // absent): "<location>: <path>.<key>: <message>". For checks the accessors cannot
+  // absent or empty): "<location>: <path>.<key>: <message>". For checks the accessors cannot
   // express, such as "must be even".
   Error bad_value(std::string_view key, std::string_view message) const;
 

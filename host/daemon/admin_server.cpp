@@ -62,6 +62,8 @@ std::string kind_name(const admin::AdminRequest& r) {
     case admin::AdminRequest::kNotify: return "notify";
     case admin::AdminRequest::kNotifications: return "notifications";
     case admin::AdminRequest::kBlockSender: return "block";
+    case admin::AdminRequest::kPlugins: return "plugins";
+    case admin::AdminRequest::kPluginAction: return "plugin action";
     case admin::AdminRequest::KIND_NOT_SET: break;
   }
   return "unknown";

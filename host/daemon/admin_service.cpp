@@ -122,6 +122,8 @@ void AdminService::handle(const admin::AdminRequest& request,
     case admin::AdminRequest::kNotify: notify(request.notify(), std::move(reply)); return;
     case admin::AdminRequest::kNotifications: reply(notifications(request.notifications())); return;
     case admin::AdminRequest::kBlockSender: reply(block_sender(request.block_sender())); return;
+    case admin::AdminRequest::kPlugins: reply(plugins()); return;
+    case admin::AdminRequest::kPluginAction: reply(plugin_action(request.plugin_action())); return;
     case admin::AdminRequest::KIND_NOT_SET: break;
   }
   reply(admin_error("unknown admin request: this postd does not know the command"));
@@ -619,6 +621,58 @@ admin::AdminResponse AdminService::block_sender(const admin::BlockSenderRequest&
   b->set_sender(request.sender());
   b->set_blocked(!request.unblock());
   return response;
+}
+
+}  // namespace post::daemon
+
+namespace post::daemon {
+
+namespace {
+
+void fill_plugin_info(const PluginStatus& s, admin::PluginInfo* out) {
+  out->set_name(s.name);
+  out->set_path(s.path.string());
+  out->set_enabled(s.enabled);
+  if (s.info) {
+    out->set_state(s.info->state == plugin::PluginState::kServing ? "serving" : "failed");
+    out->set_plugin_name(s.info->plugin_name);
+    out->set_version(s.info->version);
+    out->set_loaded_unix_ms(static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(s.info->loaded_at.time_since_epoch())
+            .count()));
+    out->set_reloads(s.info->reloads);
+  } else {
+    out->set_state(s.enabled ? "not loaded" : "disabled");
+  }
+  out->set_error(s.error);
+}
+
+}  // namespace
+
+admin::AdminResponse AdminService::plugins() const {
+  if (!plugins_) return admin_error("this node runs no plugin host");
+  admin::AdminResponse r;
+  auto* out = r.mutable_plugins();
+  for (const auto& s : plugins_->status()) fill_plugin_info(s, out->add_plugins());
+  out->set_config_error(plugins_->config_error());
+  return r;
+}
+
+admin::AdminResponse AdminService::plugin_action(const admin::PluginActionRequest& request) {
+  if (!plugins_) return admin_error("this node runs no plugin host");
+  Status s;
+  switch (request.action()) {
+    case admin::PLUGIN_ACTION_RELOAD: s = plugins_->reload(request.name()); break;
+    case admin::PLUGIN_ACTION_ENABLE: s = plugins_->enable(request.name()); break;
+    case admin::PLUGIN_ACTION_DISABLE: s = plugins_->disable(request.name()); break;
+    default: return admin_error("unknown plugin action");
+  }
+  if (!s.ok()) return admin_error(s.error().message);
+  admin::AdminResponse r;
+  for (const auto& status : plugins_->status()) {
+    if (status.name == request.name()) fill_plugin_info(status, r.mutable_plugin_action()->mutable_plugin());
+  }
+  return r;
 }
 
 }  // namespace post::daemon

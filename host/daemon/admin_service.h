@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "host/daemon/admin_server.h"
+#include "host/daemon/plugin_host.h"
 #include "host/daemon/served_users.h"
 #include "host/net/asio_transport.h"
 #include "host/net/clock.h"
@@ -42,6 +43,9 @@ class AdminService final : public AdminHandler {
   // tests without them) users, notify, notifications and block get an Error. Not owned; must
   // outlive the service.
   void set_users(ServedUsers* users) { users_ = users; }
+  // The node's plugins, for `plugins` and plugin actions (until set, those get an Error). Not
+  // owned; must outlive the service.
+  void set_plugins(PluginHost* plugins) { plugins_ = plugins; }
 
   // Messages kept per group for `received`; older ones are discarded.
   static constexpr std::size_t kInboxMessages = 1024;
@@ -77,6 +81,8 @@ class AdminService final : public AdminHandler {
   proto::admin::AdminResponse notifications(
       const proto::admin::NotificationsRequest& request) const;
   proto::admin::AdminResponse block_sender(const proto::admin::BlockSenderRequest& request);
+  proto::admin::AdminResponse plugins() const;
+  proto::admin::AdminResponse plugin_action(const proto::admin::PluginActionRequest& request);
   // The served user `email`, or an Error answer saying this node does not serve them.
   Result<const LocalUser*> served_user(const std::string& email) const;
 
@@ -92,6 +98,7 @@ class AdminService final : public AdminHandler {
   // The groups this endpoint subscribed to (ScribeNode holds pointers to these inboxes).
   std::unordered_map<Id, std::unique_ptr<Inbox>> inboxes_;
   ServedUsers* users_ = nullptr;
+  PluginHost* plugins_ = nullptr;
 };
 
 }  // namespace post::daemon

@@ -13,6 +13,7 @@
 #include "host/core/log.h"
 #include "host/daemon/admin_server.h"
 #include "host/daemon/admin_service.h"
+#include "host/daemon/plugin_host.h"
 #include "host/daemon/served_users.h"
 #include "host/post/account.h"
 #include "host/post/notification_service.h"
@@ -144,6 +145,7 @@ Daemon::Daemon(NodeConfig config, NodeIdentity identity, int lock_fd,
 
 Daemon::~Daemon() {
   admin_server_.reset();
+  plugins_.reset();        // stops every plugin before the services they call
   admin_service_.reset();  // before Scribe: it leaves the groups it subscribed to
   served_users_.reset();   // stops the presence announcements
   notifications_.reset();  // before the directory, Scribe, PAST and Pastry it uses
@@ -181,15 +183,21 @@ Status Daemon::start() {
       notification_service_config(config_.notifications), random_seed());
   served_users_ = std::make_unique<ServedUsers>(std::move(users_), *directory_, *presence_,
                                                 *notifications_, clock_, unix_millis);
+  plugin::PluginManagerOptions plugin_options;
+  plugin_options.runtime_dir = config_.data_dir / "plugins-runtime";
+  plugin_options.kv_stores = plugin::leveldb_store_factory(config_.data_dir / "plugin-kv");
+  plugins_ = std::make_unique<PluginHost>(io_, config_, std::move(plugin_options));
   if (config_.admin) {
     admin_service_ = std::make_unique<AdminService>(
         *pastry_, *past_, *store_, *scribe_, *transport_, clock_,
         AdminServiceInfo{kVersion, identity_.certificate.ring, clock_.now()});
     admin_service_->set_users(served_users_.get());
+    admin_service_->set_plugins(plugins_.get());
     admin_server_ = std::make_unique<AdminServer>(io_, *config_.admin, *admin_service_);
     POST_TRY(admin_server_->start());
     logger()->info("admin endpoint on {}", admin_server_->address().to_string());
   }
+  POST_TRY(plugins_->start());
   logger()->info(
       "node {} ({}) serving on {}", local().id.to_hex(),
       identity_.certificate.ring.empty() ? "global ring" : "ring " + identity_.certificate.ring,
@@ -243,6 +251,7 @@ void Daemon::begin_shutdown() {
   if (stopping_) return;
   stopping_ = true;
   if (admin_server_) admin_server_->stop();
+  plugins_.reset();  // plugins stop (and join their threads) while the node still runs
   pastry_->leave();
   transport_->shutdown(/*graceful=*/true);
   // Stop the executor once the goodbyes have left, or after a grace period.

@@ -31,6 +31,7 @@ namespace post::daemon {
 
 class AdminServer;
 class AdminService;
+class PluginHost;
 class ServedUsers;
 
 class Daemon {
@@ -84,6 +85,7 @@ class Daemon {
   std::unique_ptr<ServedUsers> served_users_;
   std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<AdminServer> admin_server_;
+  std::unique_ptr<PluginHost> plugins_;  // node.yaml's plugins:
   boost::asio::signal_set signals_;
   net::Duration join_retry_;
   bool stopping_ = false;

@@ -1,5 +1,6 @@
 #include "host/daemon/node_config.h"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -280,11 +281,94 @@ Result<PresenceSettings> read_presence(const config::Node& root) {
   return p;
 }
 
+Result<std::vector<std::filesystem::path>> read_plugin_dirs(const config::Node& root,
+                                                            const std::filesystem::path& base_dir) {
+  POST_TRY_ASSIGN(std::vector<std::string> texts, root.string_list("plugin_dirs"));
+  POST_TRY_ASSIGN(std::vector<config::Node> nodes, root.sequence("plugin_dirs"));
+  std::vector<std::filesystem::path> dirs;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    std::filesystem::path dir(texts[i]);
+    if (dir.is_relative() && !base_dir.empty()) dir = base_dir / dir;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) {
+      return nodes[i].bad_value("", "no such directory: " + dir.string());
+    }
+    dirs.push_back(std::filesystem::canonical(dir, ec));
+  }
+  return dirs;
+}
+
+Result<PluginWatchConfig> read_plugin_watch(const config::Node& root) {
+  POST_TRY_ASSIGN(config::Node node, root.child_or_empty("plugin_watch"));
+  POST_TRY(node.allow_only_keys({"enabled", "debounce"}));
+  PluginWatchConfig w;
+  POST_TRY_ASSIGN(w.enabled, node.boolean_or("enabled", w.enabled));
+  POST_TRY_ASSIGN(w.debounce, node.duration_or("debounce", std::chrono::milliseconds(10),
+                                               std::chrono::minutes(10), w.debounce));
+  return w;
+}
+
+bool inside(const std::filesystem::path& file, const std::filesystem::path& dir) {
+  auto [d, f] = std::mismatch(dir.begin(), dir.end(), file.begin(), file.end());
+  return d == dir.end();
+}
+
+Result<std::vector<PluginEntry>> read_plugins(const config::Node& root,
+                                              const std::filesystem::path& base_dir,
+                                              const std::vector<std::filesystem::path>& dirs) {
+  POST_TRY_ASSIGN(std::vector<config::Node> nodes, root.sequence("plugins"));
+  std::vector<PluginEntry> plugins;
+  for (const auto& node : nodes) {
+    POST_TRY(node.allow_only_keys({"name", "path", "enabled", "config"}));
+    PluginEntry entry;
+    entry.location = node.location();
+    POST_TRY_ASSIGN(entry.name, node.string("name"));
+    if (entry.name.empty() || entry.name.size() > 64 ||
+        entry.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") !=
+            std::string::npos) {
+      return node.bad_value("name", "expected 1 to 64 of a-z, 0-9, '-' and '_', got " +
+                                        config::quote(entry.name));
+    }
+    for (const auto& other : plugins) {
+      if (other.name == entry.name) {
+        return node.bad_value("name", "the plugin name " + config::quote(entry.name) +
+                                          " is used twice (also at " + other.location + ")");
+      }
+    }
+    POST_TRY_ASSIGN(entry.path, read_path(node, "path", base_dir));
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(entry.path, ec)) {
+      return node.bad_value("path", "no such plugin file: " + entry.path.string());
+    }
+    entry.path = std::filesystem::canonical(entry.path, ec);
+    if (dirs.empty()) {
+      return node.bad_value("path", "no plugin_dirs are configured: list the directories "
+                                    "plugins may be loaded from");
+    }
+    if (std::none_of(dirs.begin(), dirs.end(),
+                     [&](const auto& dir) { return inside(entry.path, dir); })) {
+      std::string list;
+      for (const auto& dir : dirs) list += (list.empty() ? "" : ", ") + dir.string();
+      return node.bad_value("path", entry.path.string() +
+                                        " is outside the plugin directories (plugin_dirs: " +
+                                        list + ")");
+    }
+    POST_TRY_ASSIGN(entry.enabled, node.boolean_or("enabled", true));
+    if (node.has("config")) {
+      POST_TRY_ASSIGN(config::Node plugin_config, node.child("config"));
+      entry.config = std::move(plugin_config);
+    }
+    plugins.push_back(std::move(entry));
+  }
+  return plugins;
+}
+
 Result<NodeConfig> read_node_config(const config::Node& root,
                                     const std::filesystem::path& base_dir) {
   POST_TRY(root.allow_only_keys({"identity", "listen", "advertise", "bootstrap", "data_dir",
                                  "admin", "log", "transport", "pastry", "past", "scribe", "users",
-                                 "notifications", "presence"}));
+                                 "notifications", "presence", "plugin_dirs", "plugin_watch",
+                                 "plugins"}));
   NodeConfig c;
   POST_TRY_ASSIGN(c.identity, read_identity(root, base_dir));
   POST_TRY_ASSIGN(c.listen, root.parsed("listen", parse_address));
@@ -317,14 +401,24 @@ Result<NodeConfig> read_node_config(const config::Node& root,
   POST_TRY_ASSIGN(c.users, read_users(root, base_dir));
   POST_TRY_ASSIGN(c.notifications, read_notifications(root, c.pastry));
   POST_TRY_ASSIGN(c.presence, read_presence(root));
+  POST_TRY_ASSIGN(c.plugin_dirs, read_plugin_dirs(root, base_dir));
+  POST_TRY_ASSIGN(c.plugin_watch, read_plugin_watch(root));
+  POST_TRY_ASSIGN(c.plugins, read_plugins(root, base_dir, c.plugin_dirs));
   return c;
 }
 
 }  // namespace
 
+bool operator==(const PluginEntry& a, const PluginEntry& b) {
+  auto yaml = [](const PluginEntry& e) { return e.config ? e.config->to_yaml() : std::string(); };
+  return a.name == b.name && a.path == b.path && a.enabled == b.enabled && yaml(a) == yaml(b);
+}
+
 Result<NodeConfig> load_node_config(const std::filesystem::path& path) {
   POST_TRY_ASSIGN(config::Node root, config::Node::load_file(path.string()));
-  return read_node_config(root, path.parent_path());
+  POST_TRY_ASSIGN(NodeConfig config, read_node_config(root, path.parent_path()));
+  config.source = path;
+  return config;
 }
 
 Result<NodeConfig> parse_node_config(std::string_view yaml, std::string_view name,

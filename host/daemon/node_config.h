@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "host/core/config.h"
 #include "host/core/result.h"
 #include "host/net/address.h"
 #include "host/net/clock.h"
@@ -87,6 +88,29 @@ struct PresenceSettings {
   friend bool operator==(const PresenceSettings&, const PresenceSettings&) = default;
 };
 
+// One entry of node.yaml's plugins: list (host/plugin/plugin_manager.h loads it).
+struct PluginEntry {
+  std::string name;             // unique in the node; also the plugin's metrics prefix
+  std::filesystem::path path;   // the shared object, inside one of plugin_dirs
+  bool enabled = true;          // false: configured but not loaded
+  std::optional<config::Node> config;  // the plugin's own `config:` map, handed to it as is
+  std::string location;         // "node.yaml:31:5", for messages about the entry
+
+  // Equal when name, path, enabled and the config's YAML text are (location aside).
+  friend bool operator==(const PluginEntry& a, const PluginEntry& b);
+};
+
+// The defaults of node.yaml's plugin_watch.
+struct PluginWatchConfig {
+  // Reload a plugin when its file changes, and apply edits of the plugins: list of the
+  // configuration file, as they happen (inotify).
+  bool enabled = true;
+  // Changes are applied once the files have been quiet this long (a copy writes in chunks).
+  net::Duration debounce = std::chrono::milliseconds(500);
+
+  friend bool operator==(const PluginWatchConfig&, const PluginWatchConfig&) = default;
+};
+
 using pastry::PastryConfig;
 using past::PastConfig;
 using scribe::ScribeConfig;
@@ -108,6 +132,12 @@ struct NodeConfig {
   std::vector<UserEntry> users;
   NotificationsConfig notifications;
   PresenceSettings presence;
+  // Directories plugins may be loaded from (resolved: symlinks and ".." removed).
+  std::vector<std::filesystem::path> plugin_dirs;
+  PluginWatchConfig plugin_watch;
+  std::vector<PluginEntry> plugins;
+  // The file this was read from (load_node_config); empty for parse_node_config.
+  std::filesystem::path source;
 
   friend bool operator==(const NodeConfig&, const NodeConfig&) = default;
 };
@@ -115,8 +145,9 @@ struct NodeConfig {
 // Reads and checks the node configuration in the YAML file at `path`. Relative file and
 // directory paths in it resolve against the file's directory. Refuses unknown keys,
 // missing required keys, values of the wrong type or out of range, and an unspecified
-// advertise address when listening on a wildcard address; the error names the file, the
-// line and the key path (the CoreErrc::kConfig* codes, or kIoError for an unreadable file).
+// advertise address when listening on a wildcard address, and a plugin whose file does not
+// exist or lies outside plugin_dirs; the error names the file, the line and the key path (the
+// CoreErrc::kConfig* codes, or kIoError for an unreadable file).
 Result<NodeConfig> load_node_config(const std::filesystem::path& path);
 
 // As load_node_config, for YAML text in memory: `name` stands for the file name in errors,

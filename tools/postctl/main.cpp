@@ -16,6 +16,8 @@
 //                 send a POST notification from a user this node serves
 //   notifications --user EMAIL [--after N]     what a user this node serves received
 //   block / unblock --user EMAIL --sender EMAIL  refuse (accept again) a sender's notifications
+//   plugins       the plugins node.yaml configures: state, version, load time, errors
+//   reload NAME / enable NAME / disable NAME     reload a plugin live, load or unload it
 //
 // docs/POSTCTL.md describes the output, the JSON keys and the exit codes.
 #include <algorithm>
@@ -977,6 +979,62 @@ void print_block_sender(const admin::BlockSenderReply& r, bool json) {
   }
 }
 
+Json plugin_json(const admin::PluginInfo& p) {
+  return Json{{"name", p.name()},
+              {"path", p.path()},
+              {"enabled", p.enabled()},
+              {"state", p.state()},
+              {"plugin_name", p.plugin_name()},
+              {"version", p.version()},
+              {"loaded_unix_ms", p.loaded_unix_ms()},
+              {"reloads", p.reloads()},
+              {"error", p.error()}};
+}
+
+void print_plugins(const admin::PluginsReply& r, bool json) {
+  if (json) {
+    Json plugins = Json::array();
+    for (const auto& p : r.plugins()) plugins.push_back(plugin_json(p));
+    print_json(Json{{"plugins", std::move(plugins)}, {"config_error", r.config_error()}});
+    return;
+  }
+  std::cout << r.plugins_size() << " plugin(s) configured\n";
+  if (!r.plugins().empty()) {
+    std::cout << "\n";
+    Table table({"NAME", "STATE", "VERSION", "LOADED (UTC)", "RELOADS", "PATH"},
+                {false, false, false, false, true, false});
+    for (const auto& p : r.plugins()) {
+      std::string version = p.version().empty() ? "-" : p.plugin_name() + " " + p.version();
+      table.add({p.name(), p.state(), version, utc_text(p.loaded_unix_ms()), n(p.reloads()),
+                 p.path()});
+    }
+    table.print(std::cout);
+  }
+  for (const auto& p : r.plugins()) {
+    if (!p.error().empty()) std::cerr << p.name() << ": " << p.error() << "\n";
+  }
+  if (!r.config_error().empty()) {
+    std::cerr << "the last edit of the configuration was not applied: " << r.config_error()
+              << "\n";
+  }
+}
+
+void print_plugin_action(const std::string& command, const admin::PluginActionReply& r,
+                         bool json) {
+  const auto& p = r.plugin();
+  if (json) {
+    print_json(plugin_json(p));
+    return;
+  }
+  if (command == "disable") {
+    std::cout << p.name() << " disabled\n";
+  } else {
+    std::cout << p.name() << " " << p.state() << ": " << p.plugin_name() << " " << p.version()
+              << (command == "reload" ? " (reload " + n(p.reloads()) + ")" : std::string()) << "\n";
+  }
+  if (!p.error().empty()) std::cerr << p.name() << ": " << p.error() << "\n";
+}
+
 // The whole of `path` ('-': stdin), or an error naming it.
 Result<std::string> read_input(const std::string& path) {
   std::ostringstream text;
@@ -1137,6 +1195,19 @@ int main(int argc, char** argv) {
   auto* unblock_cmd =
       app.add_subcommand("unblock", "accept notifications from SENDER to USER again");
   add_block_options(unblock_cmd);
+  auto* plugins_cmd = app.add_subcommand(
+      "plugins", "the plugins node.yaml configures: state, version, load time, reloads, errors");
+  std::string plugin_name;
+  auto* reload_cmd = app.add_subcommand(
+      "reload", "load plugin NAME's file afresh and hand its state over; on failure the old "
+                "version keeps serving");
+  auto* enable_cmd =
+      app.add_subcommand("enable", "load plugin NAME (in the running node; node.yaml unchanged)");
+  auto* disable_cmd = app.add_subcommand(
+      "disable", "unload plugin NAME (in the running node; node.yaml unchanged)");
+  for (auto* cmd : {reload_cmd, enable_cmd, disable_cmd}) {
+    cmd->add_option("NAME", plugin_name, "the plugin's name in node.yaml")->required();
+  }
   app.require_subcommand(1);
 
   try {
@@ -1235,6 +1306,22 @@ int main(int argc, char** argv) {
     block->set_user(user_email);
     block->set_sender(sender_email);
     block->set_unblock(unblock_cmd->parsed());
+  } else if (plugins_cmd->parsed()) {
+    command = "plugins";
+    request.mutable_plugins();
+  } else if (reload_cmd->parsed() || enable_cmd->parsed() || disable_cmd->parsed()) {
+    auto* action = request.mutable_plugin_action();
+    action->set_name(plugin_name);
+    if (reload_cmd->parsed()) {
+      command = "reload";
+      action->set_action(admin::PLUGIN_ACTION_RELOAD);
+    } else if (enable_cmd->parsed()) {
+      command = "enable";
+      action->set_action(admin::PLUGIN_ACTION_ENABLE);
+    } else {
+      command = "disable";
+      action->set_action(admin::PLUGIN_ACTION_DISABLE);
+    }
   } else {
     // A group command.
     admin::GroupRef group;
@@ -1322,7 +1409,10 @@ int main(int argc, char** argv) {
                  (command == "users" && response->has_users()) ||
                  (command == "notify" && response->has_notify()) ||
                  (command == "notifications" && response->has_notifications()) ||
-                 ((command == "block" || command == "unblock") && response->has_block_sender());
+                 ((command == "block" || command == "unblock") && response->has_block_sender()) ||
+                 (command == "plugins" && response->has_plugins()) ||
+                 ((command == "reload" || command == "enable" || command == "disable") &&
+                  response->has_plugin_action());
   if (!matches) {
     return fail(kExitNoAnswer,
                 "postd's admin endpoint at " + target->text + " answered " + command +
@@ -1359,6 +1449,10 @@ int main(int argc, char** argv) {
       break;
     case admin::AdminResponse::kBlockSender:
       print_block_sender(response->block_sender(), json);
+      break;
+    case admin::AdminResponse::kPlugins: print_plugins(response->plugins(), json); break;
+    case admin::AdminResponse::kPluginAction:
+      print_plugin_action(command, response->plugin_action(), json);
       break;
     default: break;
   }

@@ -119,6 +119,7 @@ TEST(NodeConfig, FullConfigFileReadsIntoTheExpectedStruct) {
   expected.transport.idle_timeout = minutes(15);
   expected.pastry.digit_bits = 3;
   expected.pastry.leaf_set_size = 16;
+  expected.source = file;
   EXPECT_TRUE(*config == expected);
   EXPECT_EQ(config->identity.key, expected.identity.key);
   EXPECT_EQ(config->bootstrap, expected.bootstrap);
@@ -214,12 +215,6 @@ TEST(NodeConfig, UnknownKeyInASectionNamesTheSection) {
               HasSubstr("unknown key 'identity2'"));
   EXPECT_THAT(error_of(parse(minimal_with("log: {color: on}\n"))), HasSubstr("log: unknown key"));
   EXPECT_THAT(error_of(parse(minimal_with("pastry: {b: 4}\n"))), HasSubstr("pastry: unknown key"));
-}
-
-TEST(NodeConfig, PluginsAreNotAcceptedYet) {
-  auto config = parse(minimal_with("plugins: []\n"));
-  EXPECT_EQ(code_of(config), CoreErrc::kConfigUnknownKey);
-  EXPECT_THAT(error_of(config), StartsWith("node.yaml:7:1: unknown key 'plugins'"));
 }
 
 TEST(NodeConfig, MissingRequiredKeysAreNamed) {
@@ -482,6 +477,104 @@ TEST(NodeConfig, NotificationDefaultsAreTheServicesDefaults) {
   EXPECT_EQ(config.hold_for, service.hold_for);
   EXPECT_EQ(config.max_held, service.max_held);
   EXPECT_EQ(PresenceSettings{}.interval, services::PresenceConfig{}.interval);
+}
+
+// A node.yaml in `dir` whose plugins: section is `plugins` (plugin_dirs: [plugins]); its line 8
+// is the first of `plugins`.
+Result<NodeConfig> load_with_plugins(const TempDir& dir, std::string_view plugins) {
+  std::filesystem::path file =
+      dir.write("node.yaml", minimal_with("plugin_dirs: [plugins]\n" + std::string(plugins)));
+  return load_node_config(file);
+}
+
+TEST(NodeConfig, PluginsReadWithTheirConfigAndResolvedPaths) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() / "plugins");
+  dir.write("plugins/echo.so", "not really a plugin");
+  auto config = load_with_plugins(dir,
+                                  "plugin_watch: {debounce: 250ms}\n"
+                                  "plugins:\n"
+                                  "  - name: echo\n"
+                                  "    path: plugins/../plugins/echo.so\n"
+                                  "    config: {listen: \"127.0.0.1:7000\", limits: {lines: 3}}\n"
+                                  "  - {name: echo-off, path: plugins/echo.so, enabled: false}\n");
+  ASSERT_TRUE(config.ok()) << error_of(config);
+  auto plugins = std::filesystem::canonical(dir.path() / "plugins");
+  EXPECT_EQ(config->plugin_dirs, std::vector{plugins});
+  EXPECT_TRUE(config->plugin_watch.enabled);
+  EXPECT_EQ(config->plugin_watch.debounce, milliseconds(250));
+  ASSERT_EQ(config->plugins.size(), 2u);
+  const PluginEntry& echo = config->plugins[0];
+  EXPECT_EQ(echo.name, "echo");
+  EXPECT_EQ(echo.path, plugins / "echo.so");
+  EXPECT_TRUE(echo.enabled);
+  ASSERT_TRUE(echo.config.has_value());
+  EXPECT_EQ(echo.config->child("limits").value().integer("lines", 0, 10).value(), 3);
+  EXPECT_THAT(echo.location, StartsWith((dir.path() / "node.yaml").string() + ":10:"));
+  EXPECT_FALSE(config->plugins[1].enabled);
+  EXPECT_FALSE(config->plugins[1].config.has_value());
+  EXPECT_EQ(config->source, dir.path() / "node.yaml");
+}
+
+TEST(NodeConfig, BadPluginEntriesAreRefusedWithFileLineAndKey) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() / "plugins");
+  std::filesystem::create_directories(dir.path() / "elsewhere");
+  dir.write("plugins/echo.so", "x");
+  dir.write("elsewhere/evil.so", "x");
+  std::string file = (dir.path() / "node.yaml").string();
+
+  auto unknown_path = load_with_plugins(dir, "plugins:\n  - {name: echo, path: plugins/nope.so}\n");
+  EXPECT_THAT(error_of(unknown_path), StartsWith(file + ":9:"));
+  EXPECT_THAT(error_of(unknown_path), HasSubstr("plugins[0].path: no such plugin file"));
+
+  auto outside = load_with_plugins(dir, "plugins:\n  - {name: evil, path: elsewhere/evil.so}\n");
+  EXPECT_THAT(error_of(outside), StartsWith(file + ":9:"));
+  EXPECT_THAT(error_of(outside), HasSubstr("plugins[0].path: "));
+  EXPECT_THAT(error_of(outside), HasSubstr("is outside the plugin directories"));
+
+  // A symlink inside the plugin directory that leads out of it is just as outside.
+  std::filesystem::create_symlink(dir.path() / "elsewhere/evil.so", dir.path() / "plugins/link.so");
+  EXPECT_THAT(error_of(load_with_plugins(dir, "plugins:\n  - {name: l, path: plugins/link.so}\n")),
+              HasSubstr("is outside the plugin directories"));
+
+  auto missing_name = load_with_plugins(dir, "plugins:\n  - {path: plugins/echo.so}\n");
+  EXPECT_EQ(code_of(missing_name), CoreErrc::kConfigMissingKey);
+  EXPECT_THAT(error_of(missing_name), StartsWith(file + ":9:"));
+  EXPECT_THAT(error_of(missing_name), HasSubstr("plugins[0]: missing required key 'name'"));
+
+  auto wrong_type = load_with_plugins(
+      dir, "plugins:\n  - name: echo\n    path: plugins/echo.so\n    enabled: maybe\n");
+  EXPECT_THAT(error_of(wrong_type), StartsWith(file + ":11:"));
+  EXPECT_THAT(error_of(wrong_type), HasSubstr("plugins[0].enabled"));
+
+  auto config_not_map = load_with_plugins(
+      dir, "plugins:\n  - name: echo\n    path: plugins/echo.so\n    config: [1, 2]\n");
+  EXPECT_THAT(error_of(config_not_map), StartsWith(file + ":11:"));
+  EXPECT_THAT(error_of(config_not_map), HasSubstr("plugins[0].config"));
+
+  auto twice = load_with_plugins(dir,
+                                 "plugins:\n  - {name: echo, path: plugins/echo.so}\n"
+                                 "  - {name: echo, path: plugins/echo.so}\n");
+  EXPECT_THAT(error_of(twice), StartsWith(file + ":10:"));
+  EXPECT_THAT(error_of(twice), HasSubstr("used twice"));
+
+  EXPECT_THAT(error_of(load_with_plugins(dir, "plugins:\n  - {name: Echo!, path: plugins/echo.so}\n")),
+              HasSubstr("plugins[0].name: expected 1 to 64 of a-z"));
+  EXPECT_THAT(error_of(load_with_plugins(dir, "plugins:\n  - {name: e, path: plugins/echo.so, "
+                                              "config: {}, extra: 1}\n")),
+              HasSubstr("extra"));
+  EXPECT_THAT(error_of(load_with_plugins(dir, "plugin_watch: {debounce: 1h}\n")),
+              HasSubstr("plugin_watch.debounce"));
+
+  // No plugin_dirs at all.
+  std::filesystem::path bare = dir.write(
+      "bare.yaml", minimal_with("plugins:\n  - {name: echo, path: plugins/echo.so}\n"));
+  EXPECT_THAT(error_of(load_node_config(bare)), HasSubstr("no plugin_dirs are configured"));
+  std::filesystem::path no_dir =
+      dir.write("nodir.yaml", minimal_with("plugin_dirs: [plugins, missing]\n"));
+  EXPECT_THAT(error_of(load_node_config(no_dir)),
+              HasSubstr("plugin_dirs[1]: no such directory"));
 }
 
 }  // namespace

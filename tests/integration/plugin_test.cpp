@@ -1,0 +1,406 @@
+// Plugins in a real postd, configured in its YAML, driven with the real postctl and real TCP
+// clients: plugins built against the installed SDK, in plain C and with the C++ wrapper load;
+// broken ones are refused while the node serves; echo is reloaded 20 times, a new build each
+// time, under a steady stream of requests that loses none; edits of node.yaml take effect.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/postd_cluster.h"
+#include "tests/support/process.h"
+#include "tests/support/test_support.h"
+
+namespace post::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+// One line-protocol connection to a plugin's port, with blocking I/O bounded by timeouts.
+class LineClient {
+ public:
+  // Connects to 127.0.0.1:port; false (errno in error()) when refused or failed.
+  bool connect_to(unsigned short port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      error_ = errno;
+      ::close(fd_);
+      fd_ = -1;
+      return false;
+    }
+    return true;
+  }
+  ~LineClient() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int error() const { return error_; }
+
+  bool send_line(const std::string& line) {
+    std::string out = line + "\n";
+    const char* p = out.data();
+    std::size_t left = out.size();
+    while (left > 0) {
+      ssize_t n = ::send(fd_, p, left, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+
+  // The next line (without its newline), or nullopt after `timeout` or at end of stream.
+  std::optional<std::string> read_line(std::chrono::milliseconds timeout = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      if (auto nl = buffer_.find('\n'); nl != std::string::npos) {
+        std::string line = buffer_.substr(0, nl);
+        buffer_.erase(0, nl + 1);
+        return line;
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left <= 0ms) return std::nullopt;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
+      char chunk[4096];
+      ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+      if (n <= 0) return std::nullopt;
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+
+  std::optional<std::string> ask(const std::string& line) {
+    if (!send_line(line)) return std::nullopt;
+    return read_line();
+  }
+
+ private:
+  int fd_ = -1;
+  int error_ = 0;
+  std::string buffer_;
+};
+
+// What `?version` on a new connection says, or "" when the connection or answer fails.
+std::string version_on_new_connection(unsigned short port) {
+  LineClient c;
+  if (!c.connect_to(port)) return "";
+  return c.ask("?version").value_or("");
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Writes `text` to `path` as editors do: a new file renamed over the old one.
+void replace_file(const fs::path& path, const std::string& text) {
+  fs::path tmp = path.parent_path() / ("." + path.filename().string() + ".tmp");
+  std::ofstream(tmp) << text;
+  fs::rename(tmp, path);
+}
+
+// Installs a plugin build at `to` as `install` does: copied beside it, then renamed over it.
+void install_build(const fs::path& from, const fs::path& to) {
+  fs::path tmp = to.parent_path() / ("." + to.filename().string() + ".new");
+  fs::copy_file(from, tmp, fs::copy_options::overwrite_existing);
+  fs::rename(tmp, to);
+}
+
+// Copies a build over `to` in place (truncate and write, as cp does).
+void copy_over(const fs::path& from, const fs::path& to) {
+  fs::copy_file(from, to, fs::copy_options::overwrite_existing);
+}
+
+// Paths of the 20 distinct echo builds ("echo 1.1.0" ... "echo 1.20.0"), ';'-separated.
+std::vector<std::string> echo_builds() {
+  std::vector<std::string> out;
+  std::stringstream s(POST_ECHO_BUILDS);
+  for (std::string item; std::getline(s, item, ';');) out.push_back(item);
+  return out;
+}
+
+class PluginsInPostd : public ::testing::Test {
+ protected:
+  // One postd whose plugins: section is `plugins_yaml`, with `files` copied into plugins/.
+  void start_node(const std::string& plugins_yaml, const std::vector<std::string>& files) {
+    fs::create_directories(dir_.path() + "/plugins");
+    for (const auto& f : files) {
+      fs::copy_file(f, plugins_dir() / fs::path(f).filename(),
+                    fs::copy_options::overwrite_existing);
+    }
+    cluster_ = std::make_unique<PostdCluster>(
+        dir_, ClusterBinaries{POSTD_BIN, POSTCTL_BIN, POST_CA_BIN}, 1,
+        std::string(kFastPastryYaml) +
+            "plugin_dirs: [plugins]\nplugin_watch: {debounce: 200ms}\n" + plugins_yaml);
+    ASSERT_TRUE(cluster_->ok()) << cluster_->error();
+    cluster_->start(0);
+    std::string why;
+    ASSERT_TRUE(cluster_->wait_ready(0, 60s, &why)) << why;
+  }
+
+  fs::path plugins_dir() const { return fs::path(dir_.path()) / "plugins"; }
+  fs::path config_file() const { return fs::path(dir_.path()) / "node0.yaml"; }
+
+  // postctl --json plugins: name -> entry.
+  std::map<std::string, nlohmann::json> plugins() const {
+    auto run = cluster_->postctl(0, {"plugins"});
+    std::map<std::string, nlohmann::json> out;
+    if (!run.json.is_object()) return out;
+    for (const auto& p : run.json["plugins"]) out[p.value("name", "")] = p;
+    return out;
+  }
+  std::string state_of(const std::string& name) const {
+    auto all = plugins();
+    return all.contains(name) ? all[name].value("state", "") : "<absent>";
+  }
+
+  // Polls `done` until it holds or `timeout` passes.
+  static bool eventually(const std::function<bool()>& done, std::chrono::seconds timeout = 20s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(50ms);
+    }
+    return true;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<PostdCluster> cluster_;
+};
+
+std::string echo_entry(unsigned short port, bool enabled = true) {
+  return "  - name: echo\n"
+         "    path: plugins/echo.so\n"
+         "    enabled: " +
+         std::string(enabled ? "true" : "false") +
+         "\n"
+         "    config: {listen: \"127.0.0.1:" +
+         std::to_string(port) + "\"}\n";
+}
+
+TEST_F(PluginsInPostd, LoadFromYamlAndRefuseBrokenPluginsWhileTheNodeServes) {
+  unsigned short port = free_port();
+  start_node("plugins:\n" + echo_entry(port) +
+                 "  - {name: c, path: plugins/plugin_fixture_c.so,\n"
+                 "     config: {greeting: hello, limits: {repeat: 3}, loud: true}}\n"
+                 "  - {name: hello, path: plugins/hello.so}\n"
+                 "  - {name: wrong-abi, path: plugins/plugin_fixture_wrong_abi.so}\n"
+                 "  - {name: no-entry, path: plugins/plugin_fixture_missing_entry.so}\n"
+                 "  - {name: bad-init, path: plugins/plugin_fixture_failing_init.so}\n",
+             {POST_PLUGIN_ECHO, POST_PLUGIN_C, POST_PLUGIN_OUT_OF_TREE, POST_PLUGIN_WRONG_ABI,
+              POST_PLUGIN_MISSING_ENTRY, POST_PLUGIN_FAILING_INIT});
+
+  auto all = plugins();
+  ASSERT_EQ(all.size(), 6u) << cluster_->postctl(0, {"plugins"}, false).out;
+  EXPECT_EQ(all["echo"]["state"], "serving");
+  EXPECT_EQ(all["c"]["state"], "serving");
+  EXPECT_EQ(all["c"]["plugin_name"], "c-plugin");
+  // Built out of tree against the installed SDK (find_package(PostSDK)).
+  EXPECT_EQ(all["hello"]["state"], "serving");
+  EXPECT_EQ(all["hello"]["version"], "1.0.0");
+  EXPECT_THAT(cluster_->log(0), HasSubstr("hello, started 1 times"));
+
+  EXPECT_EQ(all["wrong-abi"]["state"], "not loaded");
+  EXPECT_THAT(all["wrong-abi"].value("error", ""), HasSubstr("ABI"));
+  EXPECT_EQ(all["no-entry"]["state"], "not loaded");
+  EXPECT_THAT(all["no-entry"].value("error", ""), HasSubstr("post_plugin_entry_v1"));
+  EXPECT_EQ(all["bad-init"]["state"], "not loaded");
+  EXPECT_THAT(all["bad-init"].value("error", ""),
+              HasSubstr("cannot reach the mail spool (test fixture)"));
+  // The log names each refused plugin and why.
+  EXPECT_THAT(cluster_->log(0), HasSubstr("plugin 'bad-init'"));
+
+  // The node and echo serve.
+  LineClient client;
+  ASSERT_TRUE(client.connect_to(port));
+  EXPECT_EQ(client.ask("hello there"), "hello there");
+  EXPECT_EQ(client.ask("?version"), "echo 1.0.0");
+  EXPECT_EQ(cluster_->status(0).value("state", ""), "ready");
+
+  // postctl's table, for a person.
+  auto table = cluster_->postctl(0, {"plugins"}, false);
+  EXPECT_EQ(table.exit_code, 0);
+  EXPECT_THAT(table.out, HasSubstr("6 plugin(s) configured"));
+  EXPECT_THAT(table.out, HasSubstr("bad-init: "));
+}
+
+TEST_F(PluginsInPostd, EchoReloadedTwentyTimesUnderLoadLosesNoRequestAndRefusesNoConnection) {
+  auto builds = echo_builds();
+  ASSERT_EQ(builds.size(), 20u);
+  unsigned short port = free_port();
+  start_node("plugins:\n" + echo_entry(port), {POST_PLUGIN_ECHO});
+  fs::path echo_so = plugins_dir() / "echo.so";
+
+  // The steady stream: one long-lived connection asking line after line, and a new
+  // connection every few lines.
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> sent{0}, answered{0}, wrong{0}, refused{0}, connections{0};
+  std::thread load([&] {
+    LineClient steady;
+    if (!steady.connect_to(port)) {
+      ++refused;
+      return;
+    }
+    for (std::uint64_t i = 0; !stop; ++i) {
+      std::string line = "line " + std::to_string(i);
+      ++sent;
+      auto reply = steady.ask(line);
+      if (!reply) break;
+      (*reply == line ? answered : wrong)++;
+      if (i % 10 == 0) {
+        LineClient fresh;
+        ++connections;
+        if (!fresh.connect_to(port)) {
+          ++refused;
+          continue;
+        }
+        ++sent;
+        auto r = fresh.ask("fresh " + std::to_string(i));
+        if (r) (*r == "fresh " + std::to_string(i) ? answered : wrong)++;
+      }
+    }
+  });
+
+  for (std::size_t i = 0; i < builds.size(); ++i) {
+    std::string version = "echo 1." + std::to_string(i + 1) + ".0";
+    // Alternately installed by rename and copied over the same path in place: the watcher
+    // reloads both, and the new image is loaded, not the cached old one.
+    if (i % 2 == 0) {
+      install_build(builds[i], echo_so);
+    } else {
+      copy_over(builds[i], echo_so);
+    }
+    ASSERT_TRUE(eventually([&] { return version_on_new_connection(port) == version; }))
+        << "build " << i + 1 << " not serving; version says '" << version_on_new_connection(port)
+        << "'; log:\n"
+        << cluster_->log(0);
+  }
+  // An explicit reload through postctl, of the same file.
+  auto reload = cluster_->postctl(0, {"reload", "echo"});
+  EXPECT_EQ(reload.exit_code, 0) << reload.out;
+  EXPECT_EQ(reload.json.value("reloads", 0), 21);
+
+  // A broken build: the old version keeps serving and the failure is reported.
+  copy_over(POST_PLUGIN_WRONG_ABI, echo_so);
+  ASSERT_TRUE(eventually([&] { return !plugins()["echo"].value("error", "").empty(); }));
+  EXPECT_THAT(plugins()["echo"].value("error", ""), HasSubstr("ABI"));
+  EXPECT_EQ(plugins()["echo"]["state"], "serving");
+  EXPECT_EQ(version_on_new_connection(port), "echo 1.20.0");
+
+  std::this_thread::sleep_for(300ms);
+  stop = true;
+  load.join();
+  std::cerr << sent << " requests sent, " << answered << " answered, " << connections
+            << " new connections through 22 reloads\n";
+  EXPECT_GT(sent.load(), 100u);
+  EXPECT_EQ(answered.load(), sent.load()) << wrong << " wrong answers";
+  EXPECT_EQ(wrong.load(), 0u);
+  EXPECT_EQ(refused.load(), 0u) << "of " << connections << " connections";
+  EXPECT_EQ(plugins()["echo"].value("reloads", 0), 21);
+}
+
+TEST_F(PluginsInPostd, EditsOfTheYamlAndPostctlEnableDisableTakeEffect) {
+  unsigned short port = free_port();
+  std::string c_entry =
+      "  - {name: c, path: plugins/plugin_fixture_c.so, enabled: false,\n"
+      "     config: {greeting: hello, limits: {repeat: 3}, loud: true}}\n";
+  start_node("plugins:\n" + echo_entry(port) + c_entry, {POST_PLUGIN_ECHO, POST_PLUGIN_C});
+  EXPECT_EQ(state_of("echo"), "serving");
+  EXPECT_EQ(state_of("c"), "disabled");
+  std::string yaml = read_text(config_file());
+
+  // Disable echo in the file: it is unloaded and its socket closed.
+  std::string echo_off = yaml;
+  echo_off.replace(echo_off.find(echo_entry(port)), echo_entry(port).size(),
+                   echo_entry(port, false));
+  replace_file(config_file(), echo_off);
+  ASSERT_TRUE(eventually([&] { return state_of("echo") == "disabled"; }));
+  LineClient closed;
+  EXPECT_FALSE(closed.connect_to(port));
+  EXPECT_EQ(closed.error(), ECONNREFUSED);
+
+  // Enable both in the file.
+  std::string both_on = yaml;
+  both_on.replace(both_on.find("enabled: false"), 14, "enabled: true");
+  replace_file(config_file(), both_on);
+  ASSERT_TRUE(eventually([&] { return state_of("echo") == "serving" && state_of("c") == "serving"; }));
+  EXPECT_EQ(version_on_new_connection(port), "echo 1.0.0");
+
+  // A bad edit is refused with file, line and key, and changes nothing.
+  std::string bad = both_on;
+  bad.replace(bad.find("enabled: true"), 13, "enabled: maybe");
+  replace_file(config_file(), bad);
+  ASSERT_TRUE(eventually([&] {
+    auto run = cluster_->postctl(0, {"plugins"});
+    return run.json.is_object() && !run.json.value("config_error", "").empty();
+  }));
+  std::string error = cluster_->postctl(0, {"plugins"}).json.value("config_error", "");
+  EXPECT_THAT(error, HasSubstr(config_file().string() + ":"));
+  EXPECT_THAT(error, HasSubstr("plugins[0].enabled"));
+  EXPECT_EQ(state_of("echo"), "serving");
+  EXPECT_EQ(state_of("c"), "serving");
+
+  // Changing a plugin's config in the file reloads it with the new config.
+  unsigned short port2 = free_port();
+  std::string moved = both_on;
+  moved.replace(moved.find(std::to_string(port)), std::to_string(port).size(),
+                std::to_string(port2));
+  replace_file(config_file(), moved);
+  ASSERT_TRUE(eventually([&] { return version_on_new_connection(port2) == "echo 1.0.0"; }));
+  EXPECT_TRUE(cluster_->postctl(0, {"plugins"}).json.value("config_error", "x").empty());
+
+  // postctl disable / enable, in the running node.
+  auto off = cluster_->postctl(0, {"disable", "echo"});
+  EXPECT_EQ(off.exit_code, 0) << off.out;
+  EXPECT_EQ(state_of("echo"), "disabled");
+  EXPECT_EQ(version_on_new_connection(port2), "");
+  auto on = cluster_->postctl(0, {"enable", "echo"});
+  EXPECT_EQ(on.exit_code, 0) << on.out;
+  EXPECT_EQ(on.json.value("state", ""), "serving");
+  EXPECT_EQ(version_on_new_connection(port2), "echo 1.0.0");
+  auto unknown = cluster_->postctl(0, {"reload", "nope"}, false);
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_THAT(unknown.out, HasSubstr("no plugin named 'nope' is configured"));
+  EXPECT_EQ(cluster_->status(0).value("state", ""), "ready");
+}
+
+TEST_F(PluginsInPostd, PostdRefusesAConfigWithABadPluginEntryNamingFileLineAndKey) {
+  fs::create_directories(plugins_dir());
+  fs::create_directories(fs::path(dir_.path()) / "elsewhere");
+  fs::copy_file(POST_PLUGIN_ECHO, fs::path(dir_.path()) / "elsewhere/echo.so");
+  PostdCluster cluster(dir_, ClusterBinaries{POSTD_BIN, POSTCTL_BIN, POST_CA_BIN}, 1,
+                       "plugin_dirs: [plugins]\nplugins:\n  - {name: echo, path: elsewhere/echo.so}\n");
+  ASSERT_TRUE(cluster.ok()) << cluster.error();
+  std::string log = dir_.file("check.log");
+  int code = run_command({POSTD_BIN, "--check-config", "--config", config_file().string()}, log);
+  EXPECT_EQ(code, 2);
+  std::string out = read_text(log);
+  EXPECT_THAT(out, HasSubstr(config_file().string() + ":"));
+  EXPECT_THAT(out, HasSubstr("plugins[0].path: "));
+  EXPECT_THAT(out, HasSubstr("is outside the plugin directories"));
+}
+
+}  // namespace
+}  // namespace post::testing
