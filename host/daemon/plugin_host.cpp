@@ -178,11 +178,13 @@ void PluginHost::apply(const NodeConfig& fresh) {
     Entry* old = find(e.name);
     if (old == nullptr) {
       next.push_back(Entry{e, e.enabled, {}});
+      applied_.insert(e.name);
       if (e.enabled) (void)load(next.back());
       continue;
     }
     Entry entry = std::move(*old);
     if (!(entry.config == e)) {
+      applied_.insert(e.name);
       entry.config = e;
       entry.enabled = e.enabled;
       if (e.enabled) {
@@ -210,13 +212,15 @@ void PluginHost::on_files_changed(const std::set<fs::path>& changed) {
       if (entry.enabled && entry.config.path == file) rebuilt.push_back(entry.config.name);
     }
   }
+  applied_.clear();
   if (config_changed) {
     logger()->info("{} changed; applying its plugins: list", config_.source.string());
-    (void)reload_config();  // an entry whose path changed is reloaded there
+    (void)reload_config();
   }
   for (const auto& name : rebuilt) {
     Entry* entry = find(name);
-    if (entry == nullptr || !entry->enabled) continue;
+    // An entry the configuration edit loaded or reloaded has its new file already.
+    if (entry == nullptr || !entry->enabled || applied_.contains(name)) continue;
     logger()->info("plugin '{}': {} changed; reloading", name, entry->config.path.string());
     (void)refresh(*entry);
   }

@@ -96,6 +96,7 @@ class PluginHost {
   std::vector<Entry> entries_;
   std::unique_ptr<FileWatcher> watcher_;
   std::string config_error_;
+  std::set<std::string> applied_;  // entries the last apply() loaded or reloaded
 };
 
 }  // namespace post::daemon
