@@ -547,22 +547,13 @@ void AdminService::notify(const admin::NotifyRequest& request,
     reply(admin_error("no recipient: give the recipient's email"));
     return;
   }
-  if (request.application().empty() ||
-      request.application().size() > services::kMaxApplicationNameBytes) {
-    reply(admin_error("the application name must be 1 to " +
-                      std::to_string(services::kMaxApplicationNameBytes) + " bytes, got " +
-                      std::to_string(request.application().size())));
-    return;
-  }
-  if (request.app_data().size() > services::kMaxAppDataBytes) {
-    reply(admin_error("the data is " + std::to_string(request.app_data().size()) +
-                      " bytes; a notification carries at most " +
-                      std::to_string(services::kMaxAppDataBytes)));
-    return;
-  }
   services::OutgoingNotification notification;
   notification.application = request.application();
   notification.app_data = to_bytes(request.app_data());
+  if (auto bounds = services::check_notification_bounds(notification); !bounds.ok()) {
+    reply(admin_error(bounds.error().message));
+    return;
+  }
   std::string what = "notification from " + request.from() + " to " + request.to();
   users_->notifications().send(
       (*sender)->keys, (*sender)->certificate, request.to(), std::move(notification),
@@ -586,7 +577,7 @@ admin::AdminResponse AdminService::notifications(const admin::NotificationsReque
   admin::AdminResponse response;
   auto* r = response.mutable_notifications();
   r->set_user(request.user());
-  auto delivered = users_->notifications().delivered(request.user());
+  const auto& delivered = users_->notifications().delivered(request.user());
   for (std::size_t i = 0; i < delivered.size(); ++i) {
     std::uint64_t index = i + 1;
     if (index <= request.after()) continue;

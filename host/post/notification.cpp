@@ -36,11 +36,13 @@ Status check_bounds(const std::string& application, std::size_t app_data, std::s
   if (application.empty() || application.size() > kMaxApplicationNameBytes) {
     return make_error(CoreErrc::kBadLength, "the application name must be 1 to " +
                                                 std::to_string(kMaxApplicationNameBytes) +
-                                                " bytes");
+                                                " bytes, got " +
+                                                std::to_string(application.size()));
   }
   if (app_data > kMaxAppDataBytes) {
     return make_error(CoreErrc::kBadLength, "application data is at most " +
-                                                std::to_string(kMaxAppDataBytes) + " bytes");
+                                                std::to_string(kMaxAppDataBytes) + " bytes, got " +
+                                                std::to_string(app_data));
   }
   if (key > kMaxContentKeyBytes) {
     return make_error(CoreErrc::kBadLength, "a content key is at most " +
@@ -50,6 +52,10 @@ Status check_bounds(const std::string& application, std::size_t app_data, std::s
 }
 
 }  // namespace
+
+Status check_notification_bounds(const OutgoingNotification& n) {
+  return check_bounds(n.application, n.app_data.size(), n.content_key.size());
+}
 
 Result<Bytes> make_notification(const UserKeys& sender_keys, const UserCertificate& sender,
                                 const UserCertificate& recipient,

@@ -47,6 +47,12 @@ struct ReceivedNotification {
   std::uint64_t created_ms = 0;
 };
 
+// Refuses (CoreErrc::kBadLength, saying the bound) an application name that is empty or over
+// kMaxApplicationNameBytes, app_data over kMaxAppDataBytes and a content key over
+// kMaxContentKeyBytes: what make_notification and the decoders refuse, for callers that want
+// to refuse it before any work.
+Status check_notification_bounds(const OutgoingNotification& notification);
+
 // The unchecked facts a recipient needs to find the sender's certificate.
 struct NotificationHeader {
   Id id;

@@ -356,10 +356,11 @@ void NotificationService::unblock(const std::string& email, const std::string& s
   user(email).inbox.unblock(sender_email);
 }
 
-std::vector<DeliveredNotification> NotificationService::delivered(const std::string& email) const {
+const std::vector<DeliveredNotification>& NotificationService::delivered(
+    const std::string& email) const {
+  static const std::vector<DeliveredNotification> kNone;
   auto it = users_.find(email);
-  if (it == users_.end()) return {};
-  return it->second->delivered;
+  return it == users_.end() ? kNone : it->second->delivered;
 }
 
 // ---------------------------------------------------------------------------------------

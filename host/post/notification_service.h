@@ -141,8 +141,9 @@ class NotificationService final : public pastry::Application, public net::Messag
 
   void set_handler(Handler handler) { handler_ = std::move(handler); }
 
-  // What `email` received, oldest first (kept across restarts).
-  std::vector<DeliveredNotification> delivered(const std::string& email) const;
+  // What `email` received, oldest first (kept across restarts); valid until the service
+  // next runs.
+  const std::vector<DeliveredNotification>& delivered(const std::string& email) const;
 
   // ---- sending ----
 
