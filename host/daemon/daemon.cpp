@@ -14,10 +14,12 @@
 #include "host/daemon/admin_server.h"
 #include "host/daemon/admin_service.h"
 #include "host/daemon/plugin_host.h"
+#include "host/daemon/plugin_services.h"
 #include "host/daemon/served_users.h"
 #include "host/post/account.h"
 #include "host/post/notification_service.h"
 #include "host/post/presence.h"
+#include "host/post/secure_store.h"
 
 namespace post::daemon {
 namespace {
@@ -145,13 +147,16 @@ Daemon::Daemon(NodeConfig config, NodeIdentity identity, int lock_fd,
 
 Daemon::~Daemon() {
   admin_server_.reset();
-  plugins_.reset();        // stops every plugin before the services they call
+  plugins_.reset();  // stops every plugin before the services they call
+  if (notifications_) notifications_->set_handler(nullptr);
+  plugin_services_.reset();
   admin_service_.reset();  // before Scribe: it leaves the groups it subscribed to
   served_users_.reset();   // stops the presence announcements
   notifications_.reset();  // before the directory, Scribe, PAST and Pastry it uses
   presence_.reset();
   directory_.reset();
   scribe_.reset();
+  secure_store_.reset();
   past_.reset();
   pastry_.reset();
   notification_store_.reset();
@@ -183,7 +188,15 @@ Status Daemon::start() {
       notification_service_config(config_.notifications), random_seed());
   served_users_ = std::make_unique<ServedUsers>(std::move(users_), *directory_, *presence_,
                                                 *notifications_, clock_, unix_millis);
+  POST_TRY_ASSIGN(secure_store_, services::SecureStore::create(*past_, clock_, {}));
+  plugin_services_ = std::make_unique<PluginServices>(*past_, *secure_store_, *notifications_,
+                                                      *scribe_, *served_users_, clock_);
+  notifications_->set_handler(
+      [this](const std::string& email, const services::DeliveredNotification& d) {
+        if (plugin_services_) plugin_services_->on_notification(email, d);
+      });
   plugin::PluginManagerOptions plugin_options;
+  plugin_options.services = plugin_services_.get();
   plugin_options.runtime_dir = config_.data_dir / "plugins-runtime";
   plugin_options.kv_stores = plugin::leveldb_store_factory(config_.data_dir / "plugin-kv");
   plugins_ = std::make_unique<PluginHost>(io_, config_, std::move(plugin_options));
@@ -252,6 +265,7 @@ void Daemon::begin_shutdown() {
   stopping_ = true;
   if (admin_server_) admin_server_->stop();
   plugins_.reset();  // plugins stop (and join their threads) while the node still runs
+  if (admin_service_) admin_service_->set_plugins(nullptr);
   pastry_->leave();
   transport_->shutdown(/*graceful=*/true);
   // Stop the executor once the goodbyes have left, or after a grace period.

@@ -23,6 +23,7 @@
 
 namespace post::services {
 class NotificationService;
+class SecureStore;
 class PresenceAnnouncer;
 class UserDirectory;
 }  // namespace post::services
@@ -32,6 +33,7 @@ namespace post::daemon {
 class AdminServer;
 class AdminService;
 class PluginHost;
+class PluginServices;
 class ServedUsers;
 
 class Daemon {
@@ -83,6 +85,8 @@ class Daemon {
   std::unique_ptr<services::PresenceAnnouncer> presence_;
   std::unique_ptr<services::NotificationService> notifications_;
   std::unique_ptr<ServedUsers> served_users_;
+  std::unique_ptr<services::SecureStore> secure_store_;  // for plugins
+  std::unique_ptr<PluginServices> plugin_services_;      // the POST services plugins call
   std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<AdminServer> admin_server_;
   std::unique_ptr<PluginHost> plugins_;  // node.yaml's plugins:

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <set>
 
 #include <fmt/format.h>
 #include <boost/asio/dispatch.hpp>
@@ -82,6 +83,7 @@ struct PluginManager::SlotShared {
   std::shared_ptr<spdlog::logger> logger;
   PluginMetrics& metrics;             // the manager's; only touched while an instance is alive
   std::shared_ptr<KeyValueStore> kv;  // null: unavailable
+  std::shared_ptr<ServiceHub> hub;    // null: no POST services
 
   std::mutex mu;  // guards what follows, and each instance's `accepts`
   std::map<post_listener_id, std::unique_ptr<Listener>> listeners;
@@ -106,10 +108,23 @@ class PluginManager::Instance : public std::enable_shared_from_this<Instance> {
     post_accept_fn fn;
     void* ctx;
   };
+  struct NotificationTarget {
+    post_notification_fn fn;
+    void* ctx;
+  };
+  struct TopicTarget {
+    post_scribe_message_fn on_message;
+    post_scribe_anycast_fn on_anycast;  // may be null
+    void* ctx;
+  };
 
   Instance(std::shared_ptr<SlotShared> slot_shared, std::unique_ptr<PluginLibrary> lib,
            config::Node plugin_config)
-      : shared(std::move(slot_shared)), library(std::move(lib)), config(std::move(plugin_config)) {}
+      : shared(std::move(slot_shared)),
+        library(std::move(lib)),
+        config(std::move(plugin_config)),
+        plugin_name(library->name()),
+        serial(next_serial++) {}
 
   static Instance* from(post_host* host) { return reinterpret_cast<Instance*>(host); }
   post_host* handle() { return reinterpret_cast<post_host*>(this); }
@@ -130,14 +145,221 @@ class PluginManager::Instance : public std::enable_shared_from_this<Instance> {
     });
   }
 
+  // Whether the slot hands this instance its work now. Executor only.
+  bool serving() {
+    std::lock_guard lock(shared->mu);
+    return alive && shared->serving == this;
+  }
+
   std::shared_ptr<SlotShared> shared;
   std::unique_ptr<PluginLibrary> library;  // unloaded when the last handler lets go
   config::Node config;
+  const std::string plugin_name;  // the descriptor's: the scope of its POST services
+  const std::uint64_t serial;     // unique in the process, unlike the address
   post_plugin* plugin = nullptr;
   std::atomic<bool> alive{true};  // false from stop on: no callback reaches the plugin
   std::atomic<post_timer_id> next_timer_id{1};
   std::map<post_timer_id, std::unique_ptr<asio::steady_timer>> timers;  // executor only
   std::map<post_listener_id, Accept> accepts;                           // shared->mu
+  // Registrations with the POST services (executor only; see ServiceHub).
+  std::optional<NotificationTarget> notification;
+  std::map<std::string, TopicTarget> topics;
+
+ private:
+  static inline std::atomic<std::uint64_t> next_serial{1};
+};
+
+// The instances' registrations with the manager's HostServices. The service holds one
+// subscription per (plugin name, topic) while a live instance is subscribed to it, and one
+// notification handler per plugin name while a serving instance registered one; messages and
+// notifications go to the serving instances registered for them.
+//
+// A registration takes effect here at once when made on the executor (as during init), and
+// the service is brought in line (sync()) in a later turn of the executor. So during a
+// reload the new version's registrations are in place before the old version's go, and the
+// service sees no change at all; and the service is never called back into from inside one
+// of its own callbacks (a plugin that subscribes while handling a message). Executor only.
+class PluginManager::ServiceHub : public std::enable_shared_from_this<ServiceHub> {
+ public:
+  ServiceHub(asio::io_context& io_context, HostServices& host_services)
+      : services(host_services), io_(io_context) {}
+
+  HostServices& services;
+
+  void register_notifications(Instance& instance, Instance::NotificationTarget target) {
+    instance.notification = target;
+    auto& registered = notifications_[instance.plugin_name];
+    if (std::find(registered.begin(), registered.end(), &instance) == registered.end()) {
+      registered.push_back(&instance);
+    }
+    request_sync();
+  }
+
+  void subscribe(Instance& instance, const std::string& topic, Instance::TopicTarget target) {
+    bool fresh = !instance.topics.contains(topic);
+    instance.topics[topic] = target;
+    if (!fresh) return;
+    topics_[{instance.plugin_name, topic}].push_back(&instance);
+    request_sync();
+  }
+
+  void unsubscribe(Instance& instance, const std::string& topic) {
+    if (instance.topics.erase(topic) == 0) return;
+    drop_member(instance, topic);
+    request_sync();
+  }
+
+  // Drops every registration of `instance` (it stopped, or its init failed).
+  void forget(Instance& instance) {
+    for (auto& [topic, target] : instance.topics) drop_member(instance, topic);
+    instance.topics.clear();
+    instance.notification.reset();
+    auto it = notifications_.find(instance.plugin_name);
+    if (it != notifications_.end()) {
+      std::erase(it->second, &instance);
+      if (it->second.empty()) notifications_.erase(it);
+    }
+    request_sync();
+  }
+
+  // Has sync() run in a later turn of the executor; the manager asks for it after every
+  // change of the serving instances.
+  void request_sync() {
+    if (sync_pending_) return;
+    sync_pending_ = true;
+    asio::post(io_, [weak = weak_from_this()] {
+      if (auto hub = weak.lock()) hub->sync();
+    });
+  }
+
+  // Releases every subscription and handler at once (the manager is going).
+  void shutdown() {
+    for (const auto& [plugin, topic] : subscribed_) services.scribe_unsubscribe(plugin, topic);
+    subscribed_.clear();
+    for (const auto& [plugin, serving] : connected_) {
+      services.set_notification_handler(plugin, nullptr);
+    }
+    connected_.clear();
+  }
+
+ private:
+  using TopicKey = std::pair<std::string, std::string>;  // plugin name, topic
+
+  void drop_member(Instance& instance, const std::string& topic) {
+    auto it = topics_.find({instance.plugin_name, topic});
+    if (it == topics_.end()) return;
+    std::erase(it->second, &instance);
+    if (it->second.empty()) topics_.erase(it);
+  }
+
+  // Subscribes the service to the topics live instances want and unsubscribes it from the
+  // others; gives it a handler for each plugin name a serving instance registered for, and
+  // takes it back from the others (so that their notifications wait in the service).
+  void sync() {
+    sync_pending_ = false;
+    std::weak_ptr<ServiceHub> weak = weak_from_this();
+    for (auto it = subscribed_.begin(); it != subscribed_.end();) {
+      if (topics_.contains(*it)) {
+        ++it;
+        continue;
+      }
+      services.scribe_unsubscribe(it->first, it->second);
+      it = subscribed_.erase(it);
+    }
+    for (const auto& [key, members] : topics_) {
+      if (subscribed_.contains(key)) continue;
+      subscribed_.insert(key);
+      TopicMember member;
+      member.on_message = [weak, key = key](ByteView payload) {
+        if (auto hub = weak.lock()) hub->deliver_message(key, payload);
+      };
+      member.on_anycast = [weak, key = key](ByteView payload) {
+        auto hub = weak.lock();
+        return hub && hub->offer_anycast(key, payload);
+      };
+      services.scribe_subscribe(key.first, key.second, std::move(member));
+    }
+    // A handler is set again when the serving instances changed: the service then offers
+    // them what waited (e.g. refused while a reload was under way).
+    std::map<std::string, std::vector<std::uint64_t>> wanted;
+    for (auto& [plugin, instances] : notifications_) {
+      for (Instance* i : instances) {
+        if (i->serving()) wanted[plugin].push_back(i->serial);
+      }
+    }
+    for (const auto& [plugin, serving] : wanted) {
+      auto known = connected_.find(plugin);
+      if (known != connected_.end() && known->second == serving) continue;
+      services.set_notification_handler(plugin,
+                                        [weak, plugin = plugin](const PluginNotification& n) {
+                                          auto hub = weak.lock();
+                                          return hub && hub->deliver_notification(plugin, n);
+                                        });
+    }
+    for (const auto& [plugin, serving] : connected_) {
+      if (!wanted.contains(plugin)) services.set_notification_handler(plugin, nullptr);
+    }
+    connected_ = std::move(wanted);
+  }
+
+  // The serving instances among `instances`, held so that a callback cannot free them.
+  static std::vector<std::shared_ptr<Instance>> serving_among(
+      const std::vector<Instance*>& instances) {
+    std::vector<std::shared_ptr<Instance>> out;
+    for (Instance* i : instances) {
+      if (i->serving()) out.push_back(i->shared_from_this());
+    }
+    return out;
+  }
+
+  // False when no serving instance took it: the service keeps it for later.
+  bool deliver_notification(const std::string& plugin, const PluginNotification& n) {
+    auto it = notifications_.find(plugin);
+    if (it == notifications_.end()) return false;
+    post_bytes payload{n.payload.data(), n.payload.size()};
+    bool taken = false;
+    for (auto& i : serving_among(it->second)) {
+      if (!i->alive || !i->notification) continue;
+      Instance::NotificationTarget target = *i->notification;
+      target.fn(target.ctx, n.recipient.c_str(), n.sender.c_str(), payload);
+      taken = true;
+    }
+    return taken;
+  }
+
+  void deliver_message(const TopicKey& key, ByteView payload) {
+    auto it = topics_.find(key);
+    if (it == topics_.end()) return;
+    post_bytes bytes{payload.data(), payload.size()};
+    for (auto& i : serving_among(it->second)) {
+      auto found = i->topics.find(key.second);
+      if (!i->alive || found == i->topics.end()) continue;
+      Instance::TopicTarget target = found->second;
+      target.on_message(target.ctx, key.second.c_str(), bytes);
+    }
+  }
+
+  bool offer_anycast(const TopicKey& key, ByteView payload) {
+    auto it = topics_.find(key);
+    if (it == topics_.end()) return false;
+    post_bytes bytes{payload.data(), payload.size()};
+    for (auto& i : serving_among(it->second)) {
+      auto found = i->topics.find(key.second);
+      if (!i->alive || found == i->topics.end()) continue;
+      Instance::TopicTarget target = found->second;
+      if (target.on_anycast == nullptr) continue;
+      if (target.on_anycast(target.ctx, key.second.c_str(), bytes) != 0) return true;
+    }
+    return false;
+  }
+
+  asio::io_context& io_;
+  std::map<std::string, std::vector<Instance*>> notifications_;  // by plugin name
+  // The plugin names whose handler the service holds, with the serving instances then.
+  std::map<std::string, std::vector<std::uint64_t>> connected_;
+  std::map<TopicKey, std::vector<Instance*>> topics_;  // the live members of each topic
+  std::set<TopicKey> subscribed_;                      // what the service holds
+  bool sync_pending_ = false;
 };
 
 struct PluginManager::Slot {
@@ -234,8 +456,8 @@ void prune_listeners(SlotShared& s, Instance* keeper) {
 // ---- The host API table -------------------------------------------------------------------
 
 const char* kNoServices =
-    "not available in this host: the POST services (secure store, logs, notifications, "
-    "Scribe) are not connected to plugins yet";
+    "not available in this host: it offers plugins no POST services (secure store, logs, "
+    "notifications, Scribe)";
 
 void host_free(post_host*, void* ptr) {
   std::free(ptr);
@@ -493,46 +715,341 @@ void host_gauge_set(post_host* host, const char* name, double value) {
   i->shared->metrics.gauge_set(i->shared->name + "." + name, value);
 }
 
+// ---- POST services (options.services) ------------------------------------------------------
+//
+// Each function checks its arguments here, synchronously (the plugin learns of a bad call at
+// once, and no callback follows), and copies what it borrowed. Operations are posted to the
+// executor, so the service always runs them in a turn of their own; registrations take effect
+// on the executor (inline when called there: see ServiceHub). Completions reach the plugin
+// only while the instance lives: they hold it weakly, so an instance that stopped is neither
+// called nor kept loaded by a slow operation.
+
 post_status unavailable(post_error* err, const char* function) {
   return fail(err, POST_ERR_UNAVAILABLE, fmt::format("{}: {}", function, kNoServices));
 }
 
-post_status host_store_put(post_host*, post_bytes, post_store_put_fn, void*, post_error* err) {
-  return unavailable(err, "store_put");
+// The hub of `instance`'s manager, or an error: no services, or a plugin name that cannot
+// scope them.
+post_status check_services(Instance* instance, const char* function, post_error* err) {
+  if (!instance->shared->hub) return unavailable(err, function);
+  Status scope = check_scope_name(instance->plugin_name);
+  if (!scope.ok()) {
+    return fail(err, POST_ERR_INVALID_ARGUMENT,
+                fmt::format("{}: {}", function, scope.error().message));
+  }
+  return POST_OK;
 }
-post_status host_store_fetch(post_host*, post_bytes, post_bytes, post_bytes_fn, void*,
-                             post_error* err) {
-  return unavailable(err, "store_fetch");
+
+template <class Fn>
+post_status check_callback(Fn fn, const char* function, post_error* err) {
+  if (fn != nullptr) return POST_OK;
+  return fail(err, POST_ERR_INVALID_ARGUMENT, fmt::format("{}: null callback", function));
 }
-post_status host_log_append(post_host*, const char*, const char*, post_bytes, post_done_fn, void*,
-                            post_error* err) {
-  return unavailable(err, "log_append");
+
+// A user, topic or log name: 1 to `max` bytes of text without control characters.
+post_status check_name(const char* name, std::size_t max, const char* function, const char* what,
+                       post_error* err) {
+  if (name == nullptr || *name == '\0') {
+    return fail(err, POST_ERR_INVALID_ARGUMENT, fmt::format("{}: empty {}", function, what));
+  }
+  std::size_t n = strnlen(name, max + 1);
+  if (n > max) {
+    return fail(err, POST_ERR_TOO_LARGE,
+                fmt::format("{}: {} longer than the {} byte limit", function, what, max));
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    auto c = static_cast<unsigned char>(name[i]);
+    if (c < 0x20 || c == 0x7f) {
+      return fail(err, POST_ERR_INVALID_ARGUMENT,
+                  fmt::format("{}: {} holds a control character", function, what));
+    }
+  }
+  return POST_OK;
 }
-post_status host_log_read(post_host*, const char*, const char*, uint64_t, uint32_t,
-                          post_log_record_fn, void*, post_error* err) {
-  return unavailable(err, "log_read");
+
+post_status check_bytes(post_bytes b, std::uint64_t max, const char* function, const char* what,
+                        post_error* err) {
+  if (b.size > 0 && b.data == nullptr) {
+    return fail(err, POST_ERR_INVALID_ARGUMENT,
+                fmt::format("{}: {} of {} bytes with null data", function, what, b.size));
+  }
+  if (b.size > max) {
+    return fail(err, POST_ERR_TOO_LARGE,
+                fmt::format("{}: {} of {} bytes > {} byte limit", function, what, b.size, max));
+  }
+  return POST_OK;
 }
-post_status host_notify_send(post_host*, const char*, const char*, post_bytes, post_done_fn,
-                             void*, post_error* err) {
-  return unavailable(err, "notify_send");
+
+Bytes copy_bytes(post_bytes b) {
+  return b.size == 0 ? Bytes() : Bytes(b.data, b.data + b.size);
 }
-post_status host_notify_register(post_host*, post_notification_fn, void*, post_error* err) {
-  return unavailable(err, "notify_register");
+
+post_bytes borrow(ByteView b) {
+  return post_bytes{b.data(), b.size()};
 }
-post_status host_scribe_subscribe(post_host*, const char*, post_scribe_message_fn,
-                                  post_scribe_anycast_fn, void*, post_error* err) {
-  return unavailable(err, "scribe_subscribe");
+
+// The POST_ERR_* of a service's error, and the message a plugin reads.
+post_status status_of(const Error& e) {
+  if (e.code.category() != service_category()) return POST_ERR_FAILED;
+  switch (static_cast<ServiceErrc>(e.code.value())) {
+    case ServiceErrc::kInvalidArgument: return POST_ERR_INVALID_ARGUMENT;
+    case ServiceErrc::kNotFound: return POST_ERR_NOT_FOUND;
+    case ServiceErrc::kUnavailable: return POST_ERR_UNAVAILABLE;
+    case ServiceErrc::kIoError: return POST_ERR_IO;
+    case ServiceErrc::kTooLarge: return POST_ERR_TOO_LARGE;
+    case ServiceErrc::kFailed: return POST_ERR_FAILED;
+  }
+  return POST_ERR_FAILED;
 }
-post_status host_scribe_unsubscribe(post_host*, const char*, post_error* err) {
-  return unavailable(err, "scribe_unsubscribe");
+std::string message_of(const Error& e) {
+  return e.code.category() == service_category() ? e.message : e.to_string();
 }
-post_status host_scribe_publish(post_host*, const char*, post_bytes, post_done_fn, void*,
-                                post_error* err) {
-  return unavailable(err, "scribe_publish");
+
+// Wraps a completion so that it runs, with the instance, only while the instance is alive.
+template <class Fn>
+auto while_alive(Instance& instance, Fn fn) {
+  return [weak = instance.weak_from_this(), fn = std::move(fn)](auto&&... args) mutable {
+    auto self = weak.lock();
+    if (!self || !self->alive) return;
+    fn(*self, std::forward<decltype(args)>(args)...);
+  };
 }
-post_status host_scribe_anycast(post_host*, const char*, post_bytes, post_bytes_fn, void*,
-                                post_error* err) {
-  return unavailable(err, "scribe_anycast");
+
+post_status host_store_put(post_host* host, post_bytes content, post_store_put_fn done, void* ctx,
+                           post_error* err) {
+  Instance* instance = Instance::from(host);
+  if (post_status st = check_services(instance, "store_put", err)) return st;
+  if (post_status st = check_callback(done, "store_put", err)) return st;
+  if (post_status st = check_bytes(content, kMaxStoreObjectBytes, "store_put", "content", err)) {
+    return st;
+  }
+  instance->later([content = copy_bytes(content), done, ctx](Instance& self) mutable {
+    self.shared->hub->services.store_put(
+        self.plugin_name, std::move(content),
+        while_alive(self, [done, ctx](Instance&, Result<StoredContent> r) {
+          if (!r.ok()) {
+            done(ctx, status_of(r.error()), message_of(r.error()).c_str(), post_bytes{},
+                 post_bytes{});
+            return;
+          }
+          done(ctx, POST_OK, "", borrow(r->handle.bytes()), borrow(r->key));
+        }));
+  });
+  return POST_OK;
+}
+
+post_status host_store_fetch(post_host* host, post_bytes handle, post_bytes key, post_bytes_fn done,
+                             void* ctx, post_error* err) {
+  Instance* instance = Instance::from(host);
+  if (post_status st = check_services(instance, "store_fetch", err)) return st;
+  if (post_status st = check_callback(done, "store_fetch", err)) return st;
+  if (handle.data == nullptr || handle.size != kStoreHandleBytes) {
+    return fail(
+        err, POST_ERR_INVALID_ARGUMENT,
+        fmt::format("store_fetch: a handle is {} bytes, not {}", kStoreHandleBytes, handle.size));
+  }
+  if (key.data == nullptr || key.size != kStoreKeyBytes) {
+    return fail(err, POST_ERR_INVALID_ARGUMENT,
+                fmt::format("store_fetch: a key is {} bytes, not {}", kStoreKeyBytes, key.size));
+  }
+  Id id = Id::from_bytes(ByteView(handle.data, handle.size)).value();
+  instance->later([id, key = copy_bytes(key), done, ctx](Instance& self) mutable {
+    self.shared->hub->services.store_fetch(
+        self.plugin_name, id, std::move(key),
+        while_alive(self, [done, ctx](Instance&, Result<Bytes> r) {
+          if (!r.ok()) {
+            done(ctx, status_of(r.error()), message_of(r.error()).c_str(), post_bytes{});
+            return;
+          }
+          done(ctx, POST_OK, "", borrow(*r));
+        }));
+  });
+  return POST_OK;
+}
+
+post_status host_log_append(post_host* host, const char* user, const char* log_name,
+                            post_bytes record, post_done_fn done, void* ctx, post_error* err) {
+  Instance* instance = Instance::from(host);
+  if (post_status st = check_services(instance, "log_append", err)) return st;
+  if (post_status st = check_callback(done, "log_append", err)) return st;
+  if (post_status st = check_name(user, kMaxUserBytes, "log_append", "user", err)) return st;
+  if (post_status st = check_name(log_name, kMaxLogNameBytes, "log_append", "log name", err)) {
+    return st;
+  }
+  if (post_status st = check_bytes(record, kMaxLogRecordBytes, "log_append", "record", err)) {
+    return st;
+  }
+  if (record.size == 0) return fail(err, POST_ERR_INVALID_ARGUMENT, "log_append: empty record");
+  instance->later([user = std::string(user), log_name = std::string(log_name),
+                   record = copy_bytes(record), done, ctx](Instance& self) mutable {
+    self.shared->hub->services.log_append(
+        self.plugin_name, user, log_name, std::move(record),
+        while_alive(self, [done, ctx](Instance&, Result<std::uint64_t> r) {
+          if (!r.ok()) {
+            done(ctx, status_of(r.error()), message_of(r.error()).c_str());
+            return;
+          }
+          done(ctx, POST_OK, std::to_string(*r).c_str());
+        }));
+  });
+  return POST_OK;
+}
+
+post_status host_log_read(post_host* host, const char* user, const char* log_name, uint64_t from,
+                          uint32_t max_records, post_log_record_fn on_record, void* ctx,
+                          post_error* err) {
+  Instance* instance = Instance::from(host);
+  if (post_status st = check_services(instance, "log_read", err)) return st;
+  if (post_status st = check_callback(on_record, "log_read", err)) return st;
+  if (post_status st = check_name(user, kMaxUserBytes, "log_read", "user", err)) return st;
+  if (post_status st = check_name(log_name, kMaxLogNameBytes, "log_read", "log name", err)) {
+    return st;
+  }
+  if (max_records == 0) {
+    return fail(err, POST_ERR_INVALID_ARGUMENT, "log_read: max_records is 0");
+  }
+  max_records = std::min(max_records, kMaxLogReadRecords);
+  instance->later([user = std::string(user), log_name = std::string(log_name), from, max_records,
+                   on_record, ctx](Instance& self) {
+    self.shared->hub->services.log_read(
+        self.plugin_name, user, log_name, from, max_records,
+        while_alive(self, [from, on_record, ctx](Instance& i, Result<std::vector<LogEntry>> r) {
+          if (!r.ok()) {
+            on_record(ctx, status_of(r.error()), message_of(r.error()).c_str(), from, post_bytes{},
+                      1);
+            return;
+          }
+          if (r->empty()) {
+            on_record(ctx, POST_OK, "", from, post_bytes{}, 1);
+            return;
+          }
+          for (std::size_t k = 0; k < r->size() && i.alive; ++k) {
+            const LogEntry& e = (*r)[k];
+            on_record(ctx, POST_OK, "", e.index, borrow(e.record), k + 1 == r->size() ? 1 : 0);
+          }
+        }));
+  });
+  return POST_OK;
+}
+
+post_status host_notify_send(post_host* host, const char* sender, const char* recipient,
+                             post_bytes payload, post_done_fn done, void* ctx, post_error* err) {
+  Instance* instance = Instance::from(host);
+  if (post_status st = check_services(instance, "notify_send", err)) return st;
+  if (post_status st = check_callback(done, "notify_send", err)) return st;
+  if (post_status st = check_name(sender, kMaxUserBytes, "notify_send", "sender", err)) return st;
+  if (post_status st = check_name(recipient, kMaxUserBytes, "notify_send", "recipient", err)) {
+    return st;
+  }
+  if (post_status st =
+          check_bytes(payload, kMaxNotificationPayloadBytes, "notify_send", "payload", err)) {
+    return st;
+  }
+  instance->later([sender = std::string(sender), recipient = std::string(recipient),
+                   payload = copy_bytes(payload), done, ctx](Instance& self) mutable {
+    self.shared->hub->services.notify_send(self.plugin_name, sender, recipient, std::move(payload),
+                                           while_alive(self, [done, ctx](Instance&, Status s) {
+                                             if (!s.ok()) {
+                                               done(ctx, status_of(s.error()),
+                                                    message_of(s.error()).c_str());
+                                               return;
+                                             }
+                                             done(ctx, POST_OK, "");
+                                           }));
+  });
+  return POST_OK;
+}
+
+post_status host_notify_register(post_host* host, post_notification_fn on_notification, void* ctx,
+                                 post_error* err) {
+  Instance* instance = Instance::from(host);
+  if (post_status st = check_services(instance, "notify_register", err)) return st;
+  if (post_status st = check_callback(on_notification, "notify_register", err)) return st;
+  instance->on_executor([on_notification, ctx](Instance& self) {
+    self.shared->hub->register_notifications(self, {on_notification, ctx});
+  });
+  return POST_OK;
+}
+
+post_status host_scribe_subscribe(post_host* host, const char* topic,
+                                  post_scribe_message_fn on_message,
+                                  post_scribe_anycast_fn on_anycast, void* ctx, post_error* err) {
+  Instance* instance = Instance::from(host);
+  if (post_status st = check_services(instance, "scribe_subscribe", err)) return st;
+  if (post_status st = check_callback(on_message, "scribe_subscribe", err)) return st;
+  if (post_status st = check_name(topic, kMaxTopicBytes, "scribe_subscribe", "topic", err)) {
+    return st;
+  }
+  instance->on_executor([topic = std::string(topic), on_message, on_anycast, ctx](Instance& self) {
+    self.shared->hub->subscribe(self, topic, {on_message, on_anycast, ctx});
+  });
+  return POST_OK;
+}
+
+post_status host_scribe_unsubscribe(post_host* host, const char* topic, post_error* err) {
+  Instance* instance = Instance::from(host);
+  if (post_status st = check_services(instance, "scribe_unsubscribe", err)) return st;
+  if (post_status st = check_name(topic, kMaxTopicBytes, "scribe_unsubscribe", "topic", err)) {
+    return st;
+  }
+  instance->on_executor(
+      [topic = std::string(topic)](Instance& self) { self.shared->hub->unsubscribe(self, topic); });
+  return POST_OK;
+}
+
+post_status host_scribe_publish(post_host* host, const char* topic, post_bytes payload,
+                                post_done_fn done, void* ctx, post_error* err) {
+  Instance* instance = Instance::from(host);
+  if (post_status st = check_services(instance, "scribe_publish", err)) return st;
+  if (post_status st = check_callback(done, "scribe_publish", err)) return st;
+  if (post_status st = check_name(topic, kMaxTopicBytes, "scribe_publish", "topic", err)) {
+    return st;
+  }
+  if (post_status st =
+          check_bytes(payload, kMaxScribePayloadBytes, "scribe_publish", "payload", err)) {
+    return st;
+  }
+  instance->later([topic = std::string(topic), payload = copy_bytes(payload), done,
+                   ctx](Instance& self) mutable {
+    self.shared->hub->services.scribe_publish(self.plugin_name, topic, std::move(payload),
+                                              while_alive(self, [done, ctx](Instance&, Status s) {
+                                                if (!s.ok()) {
+                                                  done(ctx, status_of(s.error()),
+                                                       message_of(s.error()).c_str());
+                                                  return;
+                                                }
+                                                done(ctx, POST_OK, "");
+                                              }));
+  });
+  return POST_OK;
+}
+
+post_status host_scribe_anycast(post_host* host, const char* topic, post_bytes payload,
+                                post_bytes_fn done, void* ctx, post_error* err) {
+  Instance* instance = Instance::from(host);
+  if (post_status st = check_services(instance, "scribe_anycast", err)) return st;
+  if (post_status st = check_callback(done, "scribe_anycast", err)) return st;
+  if (post_status st = check_name(topic, kMaxTopicBytes, "scribe_anycast", "topic", err)) {
+    return st;
+  }
+  if (post_status st =
+          check_bytes(payload, kMaxScribePayloadBytes, "scribe_anycast", "payload", err)) {
+    return st;
+  }
+  instance->later([topic = std::string(topic), payload = copy_bytes(payload), done,
+                   ctx](Instance& self) mutable {
+    self.shared->hub->services.scribe_anycast(
+        self.plugin_name, topic, std::move(payload),
+        while_alive(self, [done, ctx](Instance&, Result<Id> taker) {
+          if (!taker.ok()) {
+            done(ctx, status_of(taker.error()), message_of(taker.error()).c_str(), post_bytes{});
+            return;
+          }
+          std::string hex = taker->to_hex();
+          done(ctx, POST_OK, "", borrow(as_bytes(hex)));
+        }));
+  });
+  return POST_OK;
 }
 
 const post_host_api kHostApi = {
@@ -575,6 +1092,21 @@ void append_state(void* ctx, const uint8_t* data, size_t size) {
   if (size > 0) state->first.append(reinterpret_cast<const char*>(data), size);
 }
 
+// Has the POST services follow the instances' registrations once the manager's call that
+// declares it is over: the serving instances may have changed.
+class SyncServicesAfter {
+ public:
+  explicit SyncServicesAfter(PluginManager::ServiceHub* hub) : hub_(hub) {}
+  ~SyncServicesAfter() {
+    if (hub_ != nullptr) hub_->request_sync();
+  }
+  SyncServicesAfter(const SyncServicesAfter&) = delete;
+  SyncServicesAfter& operator=(const SyncServicesAfter&) = delete;
+
+ private:
+  PluginManager::ServiceHub* hub_;
+};
+
 bool is_inside(const fs::path& path, const fs::path& dir) {
   auto [d, p] = std::mismatch(dir.begin(), dir.end(), path.begin(), path.end());
   // "dir/" canonicalises with a trailing empty element; it matches anything.
@@ -594,10 +1126,13 @@ const char* to_string(PluginState state) {
 }
 
 PluginManager::PluginManager(asio::io_context& io, PluginManagerOptions options)
-    : io_(io), options_(std::move(options)) {}
+    : io_(io), options_(std::move(options)) {
+  if (options_.services != nullptr) hub_ = std::make_shared<ServiceHub>(io_, *options_.services);
+}
 
 PluginManager::~PluginManager() {
   while (!slots_.empty()) (void)unload(slots_.begin()->first);
+  if (hub_) hub_->shutdown();
 }
 
 Status PluginManager::check_path(const PluginSpec& spec) const {
@@ -637,6 +1172,7 @@ Result<std::shared_ptr<PluginManager::Instance>> PluginManager::create_instance(
       std::lock_guard lock(slot.shared->mu);
       instance->accepts.clear();
     }
+    if (slot.shared->hub) slot.shared->hub->forget(*instance);
     return make_error(PluginErrc::kInitFailed,
                       fmt::format("plugin '{}' ({}): init failed: {}", spec.name,
                                   spec.path.string(), plugin_message(err)));
@@ -666,6 +1202,7 @@ void PluginManager::destroy_instance(Slot& slot, const std::shared_ptr<Instance>
     if (slot.shared->serving == instance.get()) slot.shared->serving = nullptr;
   }
   instance->alive = false;  // from here on, no callback reaches the plugin
+  if (slot.shared->hub) slot.shared->hub->forget(*instance);
   instance->vtable().stop(instance->plugin);
   instance->vtable().destroy(instance->plugin);
   instance->plugin = nullptr;
@@ -691,6 +1228,7 @@ Error PluginManager::abandon_reload(Slot& slot, const std::shared_ptr<Instance>&
 }
 
 Status PluginManager::load(const PluginSpec& spec) {
+  SyncServicesAfter sync(hub_.get());
   if (slots_.contains(spec.name)) {
     return make_error(PluginErrc::kAlreadyLoaded,
                       fmt::format("plugin '{}': a plugin of that name is loaded", spec.name));
@@ -698,6 +1236,7 @@ Status PluginManager::load(const PluginSpec& spec) {
   auto slot = std::make_unique<Slot>();
   slot->spec = spec;
   slot->shared = std::make_shared<SlotShared>(io_, spec.name, metrics_);
+  slot->shared->hub = hub_;
   if (options_.kv_stores) {
     auto kv = options_.kv_stores(spec.name);
     if (!kv.ok()) {
@@ -731,6 +1270,7 @@ Status PluginManager::reload(const std::string& name) {
 }
 
 Status PluginManager::reload(const PluginSpec& spec) {
+  SyncServicesAfter sync(hub_.get());
   auto it = slots_.find(spec.name);
   if (it == slots_.end()) {
     return make_error(PluginErrc::kNotLoaded, fmt::format("plugin '{}': not loaded", spec.name));
@@ -810,6 +1350,7 @@ Status PluginManager::reload(const PluginSpec& spec) {
 }
 
 Status PluginManager::unload(const std::string& name) {
+  SyncServicesAfter sync(hub_.get());
   auto it = slots_.find(name);
   if (it == slots_.end()) {
     return make_error(PluginErrc::kNotLoaded, fmt::format("plugin '{}': not loaded", name));

@@ -15,6 +15,15 @@
 // not running); they call into plugins synchronously. Host functions may be called by
 // plugins from any thread; the work is posted to the executor, and every callback into a
 // plugin runs there.
+//
+// POST services (options.services): each instance's Scribe subscriptions and notification
+// registration belong to that instance and end when it stops. While the slot's serving
+// instance has them, messages and notifications go to it; during a reload the new version's
+// registrations (made in its init) take over from the old one's without the node leaving the
+// Scribe tree. An instance that is not serving (not started yet, or its slot failed) gets no
+// message or notification; notifications meanwhile wait in the services
+// (host/daemon/plugin_services.h). Completions of service calls reach an instance only while
+// it lives.
 #pragma once
 
 #include <chrono>
@@ -30,6 +39,7 @@
 
 #include "host/core/config.h"
 #include "host/core/result.h"
+#include "host/plugin/host_services.h"
 #include "host/plugin/key_value_store.h"
 #include "host/plugin/plugin_metrics.h"
 
@@ -68,6 +78,9 @@ struct PluginManagerOptions {
   std::filesystem::path runtime_dir;
   // Each plugin's key-value namespace; when empty, kv_* answer POST_ERR_UNAVAILABLE.
   KeyValueStoreFactory kv_stores;
+  // The POST services plugins use (store_*, log_*, notify_*, scribe_*): not owned, and must
+  // outlive the manager. When null, those host functions answer POST_ERR_UNAVAILABLE.
+  HostServices* services = nullptr;
 };
 
 class PluginManager {
@@ -106,6 +119,7 @@ class PluginManager {
   // Opaque to users of the manager; defined in plugin_manager.cpp.
   struct SlotShared;
   class Instance;
+  class ServiceHub;
 
  private:
   struct Slot;
@@ -121,6 +135,7 @@ class PluginManager {
   PluginManagerOptions options_;
   PluginMetrics metrics_;
   std::map<std::string, std::unique_ptr<Slot>> slots_;
+  std::shared_ptr<ServiceHub> hub_;  // the instances' registrations with options_.services
 };
 
 const char* to_string(PluginState state);

@@ -1,8 +1,14 @@
 // echo: the example plugin. A line protocol on a host-owned listening socket: every line a
-// client sends comes back unchanged, except two queries:
+// client sends comes back unchanged, except these:
 //
-//   ?version   answers "echo <version>"
-//   ?count     answers the number of lines this plugin has served (carried across reloads)
+//   ?version           answers "echo <version>"
+//   ?count             answers the number of lines this plugin has served (carried across
+//                      reloads)
+//   !broadcast <text>  publishes <text> to the Scribe topic "broadcast" of every echo in the
+//                      ring; answers "broadcast queued", or "error: <why>" (e.g. a host
+//                      without POST services)
+//   ?broadcasts        answers "broadcasts <n>" and then the last n (at most 16) texts this
+//                      node's echo received on that topic, oldest first, one per line
 //
 // Config (all optional):
 //   listen: "127.0.0.1:7000"   where the host listens for it (default 127.0.0.1:0, any port)
@@ -10,9 +16,11 @@
 // It shows the parts of the SDK a real plugin needs: a listener whose connections survive a
 // reload (the connections themselves are handed to the new version in the exported state,
 // together with any partial line already read), a thread of its own that drain() and stop()
-// join, metrics, and a state format with a version of its own.
+// join, a Scribe topic (publishing from that thread, receiving on the host's executor), metrics,
+// and a state format with a version of its own.
 //
-// Reported metrics: echo.lines (counter), echo.port and echo.connections (gauges).
+// Reported metrics: echo.lines and echo.broadcasts (counters), echo.port and echo.connections
+// (gauges).
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
@@ -20,6 +28,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <string>
@@ -40,9 +49,15 @@ using post::sdk::Exception;
 // A line longer than this is cut into pieces of this size: a client cannot make the
 // plugin buffer without bound.
 constexpr std::size_t kMaxLineBytes = 64 * 1024;
-// The first bytes of the exported state, and its format version.
+// The first bytes of the exported state, and its format version. Format 1 may end with the
+// received broadcasts (a count, then each text with its length); readers that predate them
+// stop before, and a state without them has none.
 constexpr char kStateMagic[] = "echo-state";
 constexpr std::uint32_t kStateFormat = 1;
+// The Scribe topic of !broadcast, and how many received texts ?broadcasts keeps.
+constexpr char kBroadcastTopic[] = "broadcast";
+constexpr std::size_t kMaxBroadcasts = 16;
+constexpr std::string_view kBroadcastCommand = "!broadcast";
 
 // A little-endian writer and reader for the state blob.
 void put_u32(Bytes& out, std::uint32_t v) {
@@ -90,6 +105,13 @@ class Echo final : public post::sdk::Plugin {
     std::string address = host.config_string_or("listen", "127.0.0.1:0").value_or_throw();
     listener_ = std::move(host.listen(address, [this](int fd) { adopt(fd, {}); }).value_or_throw());
     host.gauge_set("port", listener_.port());
+    // Without Scribe (a host with no POST services) echo still serves; !broadcast says why not.
+    auto subscribed = host.scribe_subscribe(
+        kBroadcastTopic, [this](std::span<const std::uint8_t> text) { received(text); });
+    if (!subscribed.ok()) {
+      broadcast_unavailable_ = subscribed.error().message;
+      host.warn("!broadcast is unavailable: " + broadcast_unavailable_);
+    }
   }
 
   ~Echo() override {
@@ -126,6 +148,11 @@ class Echo final : public post::sdk::Plugin {
       put_u32(out, static_cast<std::uint32_t>(pending.size()));
       out.insert(out.end(), pending.begin(), pending.end());
     }
+    put_u32(out, static_cast<std::uint32_t>(broadcasts_.size()));
+    for (const std::string& text : broadcasts_) {
+      put_u32(out, static_cast<std::uint32_t>(text.size()));
+      out.insert(out.end(), text.begin(), text.end());
+    }
     return out;
   }
 
@@ -151,7 +178,21 @@ class Echo final : public post::sdk::Plugin {
       std::string pending = r.text(static_cast<std::size_t>(r.uint(4)));
       conns.emplace_back(fd, std::move(pending));
     }
+    std::deque<std::string> broadcasts;
+    if (r.pos < state.size()) {
+      std::uint32_t n = static_cast<std::uint32_t>(r.uint(4));
+      for (std::uint32_t i = 0; i < n; ++i) {
+        broadcasts.push_back(r.text(static_cast<std::size_t>(r.uint(4))));
+        if (broadcasts.size() > kMaxBroadcasts) broadcasts.pop_front();
+      }
+    }
     // Only now take anything over: the exporter keeps its own descriptors, we dup() them.
+    {
+      std::lock_guard lock(mu_);
+      for (std::string& text : broadcasts_) broadcasts.push_back(std::move(text));
+      while (broadcasts.size() > kMaxBroadcasts) broadcasts.pop_front();
+      broadcasts_ = std::move(broadcasts);
+    }
     lines_served_ = lines;
     for (auto& [fd, pending] : conns) {
       int mine = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
@@ -248,7 +289,47 @@ class Echo final : public post::sdk::Plugin {
   std::string answer(std::string_view line) {
     if (line == "?version") return "echo " ECHO_VERSION "\n";
     if (line == "?count") return std::to_string(lines_served_ + 1) + "\n";
+    if (line == "?broadcasts") {
+      std::string out = "broadcasts " + std::to_string(broadcasts_.size()) + "\n";
+      for (const std::string& text : broadcasts_) out += text + "\n";
+      return out;
+    }
+    if (line.starts_with(kBroadcastCommand)) {
+      std::string_view rest = line.substr(kBroadcastCommand.size());
+      if (rest.empty() || rest.front() != ' ' || rest.size() == 1) {
+        return "error: usage: !broadcast <text>\n";
+      }
+      return broadcast(rest.substr(1));
+    }
     return std::string(line) + "\n";
+  }
+
+  // Publishes `text` on the broadcast topic (from the worker thread: host functions may be
+  // called from any thread). mu_ held: the host only queues the work, it calls nothing back.
+  std::string broadcast(std::string_view text) {
+    if (!broadcast_unavailable_.empty()) {
+      return "error: broadcast unavailable: " + broadcast_unavailable_ + "\n";
+    }
+    auto published = host().scribe_publish(
+        kBroadcastTopic, post::sdk::to_span(post::sdk::to_c(text)), [this](post::sdk::Status s) {
+          if (!s.ok()) host().warn("echo: a broadcast failed: " + s.error().message);
+        });
+    if (!published.ok()) return "error: " + published.error().message + "\n";
+    return "broadcast queued\n";
+  }
+
+  // A text published on the broadcast topic (by any echo, this one included). Runs on the
+  // host's executor.
+  void received(std::span<const std::uint8_t> text) {
+    std::string line(reinterpret_cast<const char*>(text.data()), text.size());
+    // A broadcast is one line of ?broadcasts: a stray newline would break the reply's framing.
+    for (char& c : line) {
+      if (c == '\n' || c == '\r') c = ' ';
+    }
+    std::lock_guard lock(mu_);
+    broadcasts_.push_back(std::move(line));
+    if (broadcasts_.size() > kMaxBroadcasts) broadcasts_.pop_front();
+    host().counter_add("broadcasts");
   }
 
   post::sdk::Listener listener_;
@@ -258,6 +339,10 @@ class Echo final : public post::sdk::Plugin {
   std::mutex mu_;  // guards what follows (the worker and the host's callbacks share them)
   std::map<int, std::string> connections_;  // fd -> bytes read past the last complete line
   std::uint64_t lines_served_ = 0;
+  std::deque<std::string> broadcasts_;  // the last kMaxBroadcasts received, oldest first
+  // Why !broadcast cannot work here (set in the constructor, before any thread runs); empty
+  // when it can.
+  std::string broadcast_unavailable_;
 };
 
 }  // namespace

@@ -386,6 +386,54 @@ TEST_F(PluginsInPostd, EditsOfTheYamlAndPostctlEnableDisableTakeEffect) {
   EXPECT_EQ(cluster_->status(0).value("state", ""), "ready");
 }
 
+TEST_F(PluginsInPostd, EchoBroadcastsThroughScribeToTheEchoOfEveryNode) {
+  // Three nodes, each running echo on its own port; a broadcast sent to one reaches all.
+  fs::create_directories(plugins_dir());
+  fs::copy_file(POST_PLUGIN_ECHO, plugins_dir() / "echo.so");
+  std::vector<unsigned short> ports{free_port(), free_port(), free_port()};
+  PostdCluster cluster(dir_, ClusterBinaries{POSTD_BIN, POSTCTL_BIN, POST_CA_BIN}, 3,
+                       std::string(kFastPastryYaml) + "plugin_dirs: [plugins]\n");
+  ASSERT_TRUE(cluster.ok()) << cluster.error();
+  // Each node's configuration gets its own echo port.
+  for (int i = 0; i < 3; ++i) {
+    fs::path file = fs::path(dir_.path()) / ("node" + std::to_string(i) + ".yaml");
+    std::ofstream(file, std::ios::app) << "plugins:\n" << echo_entry(ports[i]);
+  }
+  cluster.start_all();
+  std::string why;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(cluster.wait_ready(i, 60s, &why)) << why;
+
+  // Until every echo is in the topic's tree, a broadcast may miss some; send until the
+  // last node has seen one, then check one more reaches all three.
+  LineClient sender;
+  ASSERT_TRUE(sender.connect_to(ports[0]));
+  auto broadcasts_at = [&](int i) {
+    LineClient c;
+    if (!c.connect_to(ports[i])) return std::string();
+    auto head = c.ask("?broadcasts");
+    std::string all = head.value_or("");
+    int n = 0;
+    if (head && head->rfind("broadcasts ", 0) == 0) n = std::stoi(head->substr(11));
+    for (int k = 0; k < n; ++k) all += "\n" + c.read_line().value_or("");
+    return all;
+  };
+  ASSERT_TRUE(eventually(
+      [&] {
+        if (sender.ask("!broadcast warm-up") != "broadcast queued") return false;
+        return broadcasts_at(1).find("warm-up") != std::string::npos &&
+               broadcasts_at(2).find("warm-up") != std::string::npos;
+      },
+      60s))
+      << "node0 log:\n"
+      << cluster.log(0);
+  EXPECT_EQ(sender.ask("!broadcast hello ring"), "broadcast queued");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(eventually([&] {
+      return broadcasts_at(i).find("hello ring") != std::string::npos;
+    })) << "node" << i << ": " << broadcasts_at(i);
+  }
+}
+
 TEST_F(PluginsInPostd, PostdRefusesAConfigWithABadPluginEntryNamingFileLineAndKey) {
   fs::create_directories(plugins_dir());
   fs::create_directories(fs::path(dir_.path()) / "elsewhere");

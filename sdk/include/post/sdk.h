@@ -127,7 +127,8 @@ typedef void (*post_write_fn)(void* ctx, const uint8_t* data, size_t size);
 typedef void (*post_store_put_fn)(void* ctx, post_status status, const char* message,
                                   post_bytes handle, post_bytes key);
 /* One record read from a log, in order; `last` is 1 for the final call of a read (which
- * carries no record when the log is empty past `from`). */
+ * carries no record, an empty `record`, when the log is empty past `from`: records are never
+ * empty). On an error, the one call has the status and last = 1. */
 typedef void (*post_log_record_fn)(void* ctx, post_status status, const char* message,
                                    uint64_t index, post_bytes record, int32_t last);
 /* A notification addressed to this application: the local user it is for, the sender's
@@ -206,45 +207,68 @@ typedef struct post_host_api {
   void (*gauge_set)(post_host* host, const char* name, double value);
 
   /* POST services. A host that does not offer one returns POST_ERR_UNAVAILABLE with a
-   * message saying so (and never calls the callback); plugins must handle that. */
+   * message saying so (and never calls the callback); plugins must handle that.
+   *
+   * Scope: topics and log names belong to this plugin (they are prefixed with the plugin's
+   * descriptor name, which must then be 1 to 64 bytes without '/'), and notifications travel
+   * between instances of the plugin of the same name. Users are e-mail addresses
+   * ("alice@example.org"); user, topic and log names are 1 to 254, 128 and 128 bytes of text
+   * without control characters. Every callback is required (non-NULL) unless said otherwise.
+   * A size over a limit gives POST_ERR_TOO_LARGE, a NULL or malformed argument
+   * POST_ERR_INVALID_ARGUMENT, both from the call itself. Registrations (notify_register,
+   * scribe_subscribe) end when the instance stops; a new version re-registers in its init. */
 
-  /* Stores `content` in the secure store (convergent encryption over PAST). */
+  /* Stores `content` (at most 1 GiB) in the secure store (convergent encryption over PAST).
+   * done gets the handle and key (32 bytes each) that fetch it back. */
   post_status (*store_put)(post_host* host, post_bytes content, post_store_put_fn done, void* ctx,
                            post_error* err);
-  /* Fetches content stored under `handle`, decrypting it with `key`. */
+  /* Fetches content stored under `handle`, decrypting it with `key` (32 bytes each).
+   * POST_ERR_NOT_FOUND through done when no such content is stored. */
   post_status (*store_fetch)(post_host* host, post_bytes handle, post_bytes key, post_bytes_fn done,
                              void* ctx, post_error* err);
-  /* Appends a record to log `log_name` (scoped to this plugin) of `user`, a user this node
-   * serves (it holds the user's keys); anyone may read it. The record's index comes back
-   * through done's message as decimal text. */
+  /* Appends a record (1 byte to 64 KiB; larger data goes into the store, and the record holds
+   * its handle and key) to log `log_name` (scoped to this plugin) of `user`, a user this node
+   * serves (it holds the user's keys; POST_ERR_INVALID_ARGUMENT through done otherwise).
+   * Appends to one log complete in the order made. The record's index (0 for the first) comes
+   * back through done's message as decimal text. The records are signed, not encrypted. */
   post_status (*log_append)(post_host* host, const char* user, const char* log_name,
                             post_bytes record, post_done_fn done, void* ctx, post_error* err);
-  /* Reads up to max_records records of `user`'s log `log_name` (scoped to this plugin)
-   * starting at index `from`, checking the writer's signatures. */
+  /* Reads up to max_records records (1 or more; at most 1024 are returned per call, page with
+   * `from`) of `user`'s log `log_name` (scoped to this plugin) starting at index `from`,
+   * checking the writer's signatures. A log never written is empty. Only logs of users this
+   * node serves can be read: a log's key derives from its writer's private key, which no other
+   * node holds, so any other user gives POST_ERR_UNAVAILABLE through on_record (once, last=1).
+   */
   post_status (*log_read)(post_host* host, const char* user, const char* log_name, uint64_t from,
                           uint32_t max_records, post_log_record_fn on_record, void* ctx,
                           post_error* err);
-  /* Sends a notification carrying `payload` from `sender`, a user this node serves, to user
-   * `recipient`'s instance of this plugin, wherever it runs (delivered once, also when the
-   * recipient is offline for a while). */
+  /* Sends a notification carrying `payload` (at most 16 KiB) from `sender`, a user this node
+   * serves (POST_ERR_INVALID_ARGUMENT through done otherwise), to user `recipient`'s instance
+   * of this plugin, wherever it runs (delivered once, also when the recipient is offline for a
+   * while). done runs once the recipient's node or its delegates took it; POST_ERR_NOT_FOUND
+   * for an unknown recipient. */
   post_status (*notify_send)(post_host* host, const char* sender, const char* recipient,
                              post_bytes payload, post_done_fn done, void* ctx, post_error* err);
   /* Registers the callback receiving notifications addressed to this plugin for any user
-   * this node serves. A later call replaces the callback. */
+   * this node serves. A later call replaces the callback. Notifications that arrive while no
+   * instance of the plugin is serving wait in the host (a bounded number, in memory). */
   post_status (*notify_register)(post_host* host, post_notification_fn on_notification, void* ctx,
                                  post_error* err);
   /* Scribe groups named by `topic` (scoped to this plugin). on_anycast may be NULL (the
-   * member then passes every anycast on). Subscribing again replaces the callbacks. */
+   * member then passes every anycast on). Subscribing again replaces the callbacks;
+   * unsubscribing from a topic not subscribed to does nothing. Messages reach the instance
+   * only while it serves (after start()). */
   post_status (*scribe_subscribe)(post_host* host, const char* topic,
                                   post_scribe_message_fn on_message,
                                   post_scribe_anycast_fn on_anycast, void* ctx, post_error* err);
   post_status (*scribe_unsubscribe)(post_host* host, const char* topic, post_error* err);
-  /* Sends `payload` to every member of the topic, this node's included when it is one;
-   * done runs once the publication has left this node. */
+  /* Sends `payload` (at most 1 MiB) to every member of the topic, this node's included when
+   * it is one; done runs once the publication has left this node. */
   post_status (*scribe_publish)(post_host* host, const char* topic, post_bytes payload,
                                 post_done_fn done, void* ctx, post_error* err);
-  /* Offers `payload` to the topic's members, nearest first, until one takes it; done gets
-   * the taker's node id (hex text) as value, or POST_ERR_NOT_FOUND when none did. */
+  /* Offers `payload` (at most 1 MiB) to the topic's members, nearest first, until one takes
+   * it; done gets the taker's node id (hex text) as value, or POST_ERR_NOT_FOUND when none
+   * did. */
   post_status (*scribe_anycast)(post_host* host, const char* topic, post_bytes payload,
                                 post_bytes_fn done, void* ctx, post_error* err);
 } post_host_api;

@@ -14,6 +14,13 @@
 // complete, are cancelled, or the instance is destroyed, so nothing leaks. Timers and
 // listeners are RAII handles: destroying one cancels it.
 //
+// The POST services (store, logs, notifications, Scribe) return a Status saying whether the
+// host took the call (POST_ERR_UNAVAILABLE from a host without them); a taken call completes
+// once, on the executor, unless the instance stops first:
+//
+//   host.store_put(bytes, [this](post::sdk::Result<post::sdk::StoredContent> r) { ... });
+//   host.scribe_subscribe("news", [this](std::span<const std::uint8_t> m) { ... });
+//
 // Build a plugin with post_add_plugin() from the PostSDK CMake package: it hides every symbol
 // but the entry point, and turns off GNU unique symbols so that the host can unload it.
 #pragma once
@@ -117,6 +124,33 @@ inline post_bytes to_c(std::string_view s) {
 inline std::span<const std::uint8_t> to_span(post_bytes b) {
   return b.size == 0 ? std::span<const std::uint8_t>() : std::span(b.data, b.size);
 }
+inline std::string_view to_string_view(std::span<const std::uint8_t> b) {
+  return b.empty() ? std::string_view()
+                   : std::string_view(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+// What store_put gives back: what store_fetch needs to get the content again (32 bytes each).
+struct StoredContent {
+  Bytes handle;
+  Bytes key;
+};
+
+// One record of a log.
+struct LogRecord {
+  std::uint64_t index = 0;  // 0 for the log's first record
+  Bytes data;
+};
+
+// A notification for one of the users the node serves, sent by this plugin on some node.
+struct Notification {
+  std::string recipient;  // the local user, "bob@example.org"
+  std::string sender;     // checked against the sender's certificate by the host
+  Bytes payload;
+};
+
+using MessageFn = std::function<void(std::span<const std::uint8_t> payload)>;
+// Returns true to take an anycast (the search ends here), false to pass it on.
+using AnycastFn = std::function<bool(std::span<const std::uint8_t> payload)>;
 
 namespace detail {
 
@@ -345,29 +379,157 @@ class Host {
     api_.gauge_set(host_, name.c_str(), value);
   }
 
-  // POST services; a host without them answers POST_ERR_UNAVAILABLE.
-  Status scribe_publish(const std::string& topic, std::span<const std::uint8_t> payload,
-                        std::function<void(Status)> done) {
-    std::uint64_t slot = keep(std::make_unique<Callback>(std::move(done)));
+  // ---- POST services; a host without them answers POST_ERR_UNAVAILABLE. ----
+
+  // Stores `content` in the secure store; `done` gets the handle and key that fetch it.
+  Status store_put(std::span<const std::uint8_t> content,
+                   std::function<void(Result<StoredContent>)> done) {
+    return call(std::move(done), [&](void* c, post_error* err) {
+      return api_.store_put(host_, to_c(content), &Host::on_stored, c, err);
+    });
+  }
+  // Fetches the content stored under `handle`, opened with `key`.
+  Status store_fetch(std::span<const std::uint8_t> handle, std::span<const std::uint8_t> key,
+                     std::function<void(Result<Bytes>)> done) {
+    return call(std::move(done), [&](void* c, post_error* err) {
+      return api_.store_fetch(host_, to_c(handle), to_c(key), &Host::on_bytes, c, err);
+    });
+  }
+
+  // Appends `record` to this plugin's log `log_name` of `user` (a user the node serves);
+  // `done` gets the record's index.
+  Status log_append(const std::string& user, const std::string& log_name,
+                    std::span<const std::uint8_t> record,
+                    std::function<void(Result<std::uint64_t>)> done) {
+    return call(std::move(done), [&](void* c, post_error* err) {
+      return api_.log_append(host_, user.c_str(), log_name.c_str(), to_c(record),
+                             &Host::on_appended, c, err);
+    });
+  }
+  // Reads up to `max_records` records of that log from index `from` on; `done` gets them all
+  // at once, oldest first (none when the log holds nothing at or past `from`).
+  Status log_read(const std::string& user, const std::string& log_name, std::uint64_t from,
+                  std::uint32_t max_records,
+                  std::function<void(Result<std::vector<LogRecord>>)> done) {
+    return call(LogRead{std::move(done), {}}, [&](void* c, post_error* err) {
+      return api_.log_read(host_, user.c_str(), log_name.c_str(), from, max_records,
+                           &Host::on_log_record, c, err);
+    });
+  }
+
+  // Sends `payload` from `sender` (a user the node serves) to this plugin of `recipient`.
+  Status notify_send(const std::string& sender, const std::string& recipient,
+                     std::span<const std::uint8_t> payload, std::function<void(Status)> done) {
+    return call(std::move(done), [&](void* c, post_error* err) {
+      return api_.notify_send(host_, sender.c_str(), recipient.c_str(), to_c(payload),
+                              &Host::on_done, c, err);
+    });
+  }
+  // Has `fn` receive the notifications for this plugin, for every user the node serves,
+  // until the instance stops. A later call replaces `fn`.
+  Status on_notification(std::function<void(const Notification&)> fn) {
+    std::lock_guard registration(registration_mu_);
+    if (notification_slot_ != 0) {
+      replace(notification_slot_, std::make_unique<Callback>(std::move(fn)));
+      return {};
+    }
+    std::uint64_t slot = keep(std::make_unique<Callback>(std::move(fn)));
     post_error err{};
-    if (api_.scribe_publish(host_, topic.c_str(), to_c(payload), &Host::on_done, ctx(slot), &err) !=
-        POST_OK) {
+    if (api_.notify_register(host_, &Host::on_notification, ctx(slot), &err) != POST_OK) {
       forget(slot);
       return detail::error_from(err);
     }
+    notification_slot_ = slot;
     return {};
+  }
+
+  // Joins this plugin's Scribe topic: `on_message` gets every publication, `on_anycast` (if
+  // given) is offered anycasts. Subscribing again replaces both.
+  Status scribe_subscribe(const std::string& topic, MessageFn on_message,
+                          AnycastFn on_anycast = {}) {
+    std::lock_guard registration(registration_mu_);
+    auto member = std::make_unique<Callback>(Member{std::move(on_message), std::move(on_anycast)});
+    auto known = topics_.find(topic);
+    if (known != topics_.end()) {
+      replace(known->second, std::move(member));
+      return {};
+    }
+    std::uint64_t slot = keep(std::move(member));
+    post_error err{};
+    if (api_.scribe_subscribe(host_, topic.c_str(), &Host::on_message, &Host::on_anycast, ctx(slot),
+                              &err) != POST_OK) {
+      forget(slot);
+      return detail::error_from(err);
+    }
+    topics_.emplace(topic, slot);
+    return {};
+  }
+  // Leaves the topic; its callbacks are not called afterwards.
+  Status scribe_unsubscribe(const std::string& topic) {
+    std::lock_guard registration(registration_mu_);
+    post_error err{};
+    if (api_.scribe_unsubscribe(host_, topic.c_str(), &err) != POST_OK) {
+      return detail::error_from(err);
+    }
+    auto known = topics_.find(topic);
+    if (known != topics_.end()) {
+      forget(known->second);
+      topics_.erase(known);
+    }
+    return {};
+  }
+  // Sends `payload` to every member of the topic; `done` runs once it has left the node.
+  Status scribe_publish(const std::string& topic, std::span<const std::uint8_t> payload,
+                        std::function<void(Status)> done) {
+    return call(std::move(done), [&](void* c, post_error* err) {
+      return api_.scribe_publish(host_, topic.c_str(), to_c(payload), &Host::on_done, c, err);
+    });
+  }
+  // Offers `payload` to the topic's members until one takes it; `done` gets the taker's node
+  // id (hex), or an Error with POST_ERR_NOT_FOUND when no member took it.
+  Status scribe_anycast(const std::string& topic, std::span<const std::uint8_t> payload,
+                        std::function<void(Result<std::string>)> done) {
+    return call(std::move(done), [&](void* c, post_error* err) {
+      return api_.scribe_anycast(host_, topic.c_str(), to_c(payload), &Host::on_text, c, err);
+    });
   }
 
  private:
   friend class Timer;
   friend class Listener;
 
-  using Callback = std::variant<std::function<void()>, std::function<void(int)>,
-                                std::function<void(Result<Bytes>)>, std::function<void(Status)>>;
+  // A log_read in progress: the records come one call at a time.
+  struct LogRead {
+    std::function<void(Result<std::vector<LogRecord>>)> done;
+    std::vector<LogRecord> records;
+  };
+  // A topic membership.
+  struct Member {
+    MessageFn on_message;
+    AnycastFn on_anycast;
+  };
+  using Callback = std::variant<
+      std::function<void()>, std::function<void(int)>, std::function<void(Result<Bytes>)>,
+      std::function<void(Status)>, std::function<void(Result<StoredContent>)>,
+      std::function<void(Result<std::uint64_t>)>, std::function<void(Result<std::string>)>,
+      std::function<void(const Notification&)>, LogRead, Member>;
   struct Context {
     Host* host;
     std::uint64_t slot;
   };
+
+  // Keeps `callback` and makes the host call `start(ctx, err)` with its context; forgets it
+  // again when the host refuses the call.
+  template <class Fn, class Start>
+  Status call(Fn callback, Start&& start) {
+    std::uint64_t slot = keep(std::make_unique<Callback>(std::move(callback)));
+    post_error err{};
+    if (start(ctx(slot), &err) != POST_OK) {
+      forget(slot);
+      return detail::error_from(err);
+    }
+    return {};
+  }
 
   std::uint64_t keep(std::unique_ptr<Callback> cb) {
     std::lock_guard lock(mu_);
@@ -391,6 +553,15 @@ class Host {
     dead = std::move(it->second.callback);
     graveyard_.push_back(std::move(it->second.context));
     entries_.erase(it);
+  }
+  // Puts `cb` in place of the callback of `slot` (a registration made again): the host keeps
+  // calling the same context, and a call already under way finishes with the old callback.
+  void replace(std::uint64_t slot, std::unique_ptr<Callback> cb) {
+    std::shared_ptr<Callback> old;
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(slot);
+    if (it == entries_.end()) return;
+    old = std::exchange(it->second.callback, std::shared_ptr<Callback>(std::move(cb)));
   }
   // The callback of `ctx_ptr` if still registered, else null. A one-shot callback is
   // unregistered: the host never calls it again, so its context can go.
@@ -437,6 +608,85 @@ class Host {
       self->run([&] { status == POST_OK ? fn(Status()) : fn(Error{status, message}); });
     }
   }
+  static void on_stored(void* c, post_status status, const char* message, post_bytes handle,
+                        post_bytes key) {
+    auto* self = static_cast<Context*>(c)->host;
+    if (auto cb = self->find(c, true)) {
+      auto& fn = std::get<std::function<void(Result<StoredContent>)>>(*cb);
+      if (status != POST_OK) return self->run([&] { fn(Error{status, message}); });
+      self->run([&] {
+        auto h = to_span(handle);
+        auto k = to_span(key);
+        fn(StoredContent{Bytes(h.begin(), h.end()), Bytes(k.begin(), k.end())});
+      });
+    }
+  }
+  static void on_appended(void* c, post_status status, const char* message) {
+    auto* self = static_cast<Context*>(c)->host;
+    if (auto cb = self->find(c, true)) {
+      auto& fn = std::get<std::function<void(Result<std::uint64_t>)>>(*cb);
+      if (status != POST_OK) return self->run([&] { fn(Error{status, message}); });
+      // The host gives the record's index as decimal text.
+      std::uint64_t index = 0;
+      for (const char* p = message; p != nullptr && *p >= '0' && *p <= '9'; ++p) {
+        index = index * 10 + static_cast<std::uint64_t>(*p - '0');
+      }
+      self->run([&] { fn(index); });
+    }
+  }
+  static void on_text(void* c, post_status status, const char* message, post_bytes value) {
+    auto* self = static_cast<Context*>(c)->host;
+    if (auto cb = self->find(c, true)) {
+      auto& fn = std::get<std::function<void(Result<std::string>)>>(*cb);
+      if (status != POST_OK) return self->run([&] { fn(Error{status, message}); });
+      self->run([&] { fn(std::string(to_string_view(to_span(value)))); });
+    }
+  }
+  static void on_log_record(void* c, post_status status, const char* message, std::uint64_t index,
+                            post_bytes record, std::int32_t last) {
+    auto* self = static_cast<Context*>(c)->host;
+    bool final_call = status != POST_OK || last != 0;
+    if (auto cb = self->find(c, final_call)) {
+      auto& read = std::get<LogRead>(*cb);
+      if (status != POST_OK) return self->run([&] { read.done(Error{status, message}); });
+      // Records are never empty: an empty one is the final call of a read that found none.
+      if (record.size > 0) {
+        auto data = to_span(record);
+        self->run([&] {
+          read.records.push_back(LogRecord{index, Bytes(data.begin(), data.end())});
+        });
+      }
+      if (final_call) self->run([&] { read.done(std::move(read.records)); });
+    }
+  }
+  static void on_notification(void* c, const char* recipient, const char* sender,
+                              post_bytes payload) {
+    auto* self = static_cast<Context*>(c)->host;
+    if (auto cb = self->find(c, false)) {
+      auto& fn = std::get<std::function<void(const Notification&)>>(*cb);
+      self->run([&] {
+        auto data = to_span(payload);
+        fn(Notification{recipient != nullptr ? recipient : "", sender != nullptr ? sender : "",
+                        Bytes(data.begin(), data.end())});
+      });
+    }
+  }
+  static void on_message(void* c, const char* /*topic*/, post_bytes payload) {
+    auto* self = static_cast<Context*>(c)->host;
+    if (auto cb = self->find(c, false)) {
+      auto& member = std::get<Member>(*cb);
+      if (member.on_message) self->run([&] { member.on_message(to_span(payload)); });
+    }
+  }
+  static std::int32_t on_anycast(void* c, const char* /*topic*/, post_bytes payload) {
+    auto* self = static_cast<Context*>(c)->host;
+    auto cb = self->find(c, false);
+    if (!cb) return 0;
+    auto& member = std::get<Member>(*cb);
+    bool taken = false;
+    if (member.on_anycast) self->run([&] { taken = member.on_anycast(to_span(payload)); });
+    return taken ? 1 : 0;
+  }
   // Callbacks run on the host's executor: an exception must not escape into the host.
   template <class Fn>
   void run(Fn&& fn) noexcept {
@@ -453,6 +703,9 @@ class Host {
 
   post_host* host_;
   post_host_api api_{};
+  std::mutex registration_mu_;                   // orders registrations (held across the host call)
+  std::uint64_t notification_slot_ = 0;          // registration_mu_
+  std::map<std::string, std::uint64_t> topics_;  // topic -> slot; registration_mu_
   std::mutex mu_;
   std::uint64_t next_slot_ = 1;
   std::map<std::uint64_t, Entry> entries_;
