@@ -20,9 +20,7 @@ ServedUsers::ServedUsers(std::vector<LocalUser> users, services::UserDirectory& 
                          services::NotificationService& notifications, net::Clock& clock,
                          std::function<std::uint64_t()> unix_ms, ServedUsersOptions options)
     : users_(std::move(users)),
-      states_(users_.size(), State::kWaiting),
-      attempts_(users_.size(), 0),
-      retries_(users_.size(), net::kNoTimer),
+      progress_(users_.size()),
       directory_(directory),
       presence_(presence),
       notifications_(notifications),
@@ -35,24 +33,24 @@ ServedUsers::ServedUsers(std::vector<LocalUser> users, services::UserDirectory& 
 }
 
 ServedUsers::~ServedUsers() {
-  for (net::TimerId t : retries_) clock_.cancel(t);
+  for (const Progress& p : progress_) clock_.cancel(p.retry);
   for (const auto& user : users_) presence_.stop(user.certificate.email);
 }
 
 void ServedUsers::start() {
   for (std::size_t i = 0; i < users_.size(); ++i) {
-    if (states_[i] == State::kServed || states_[i] == State::kPublishing) continue;
-    clock_.cancel(retries_[i]);
-    retries_[i] = net::kNoTimer;
-    attempts_[i] = 0;
+    if (progress_[i].state == State::kServed || progress_[i].state == State::kPublishing) continue;
+    clock_.cancel(progress_[i].retry);
+    progress_[i].retry = net::kNoTimer;
+    progress_[i].attempts = 0;
     publish(i);
   }
 }
 
 void ServedUsers::retry_failed() {
   for (std::size_t i = 0; i < users_.size(); ++i) {
-    if (states_[i] != State::kFailed) continue;
-    attempts_[i] = 0;
+    if (progress_[i].state != State::kFailed) continue;
+    progress_[i].attempts = 0;
     publish(i);
   }
 }
@@ -64,17 +62,16 @@ const LocalUser* ServedUsers::find(const std::string& email) const {
 }
 
 ServedUsers::State ServedUsers::state(const std::string& email) const {
-  for (std::size_t i = 0; i < users_.size(); ++i) {
-    if (users_[i].certificate.email == email) return states_[i];
-  }
-  return State::kWaiting;
+  const LocalUser* user = find(email);
+  return user == nullptr ? State::kWaiting
+                         : progress_[static_cast<std::size_t>(user - users_.data())].state;
 }
 
 // Step 1: the certificate block, so that others can find the user and check what the user's
 // identity and notifications are signed with.
 void ServedUsers::publish(std::size_t i) {
-  states_[i] = State::kPublishing;
-  ++attempts_[i];
+  progress_[i].state = State::kPublishing;
+  ++progress_[i].attempts;
   std::weak_ptr<char> alive = alive_;
   directory_.publish_certificate(users_[i].certificate_block, [this, alive, i](Status s) {
     if (alive.expired()) return;
@@ -98,7 +95,7 @@ void ServedUsers::serve(std::size_t i) {
       failed(i, "publishing the identity", s.error());
       return;
     }
-    states_[i] = State::kServed;
+    progress_[i].state = State::kServed;
     logger()->info("serving user {} <{}>: certificate and identity published",
                    users_[i].certificate.name, users_[i].certificate.email);
   });
@@ -106,20 +103,21 @@ void ServedUsers::serve(std::size_t i) {
 
 void ServedUsers::failed(std::size_t i, const std::string& step, const Error& error) {
   const std::string& email = users_[i].certificate.email;
-  if (attempts_[i] >= options_.attempts) {
-    states_[i] = State::kFailed;
+  if (progress_[i].attempts >= options_.attempts) {
+    progress_[i].state = State::kFailed;
     logger()->error("user {}: {} failed {} times, giving up until the leaf set changes: {}", email,
-                    step, attempts_[i], error.to_string());
+                    step, progress_[i].attempts, error.to_string());
     return;
   }
   net::Duration delay = options_.first_retry_delay;
-  for (int n = 1; n < attempts_[i] && delay < options_.max_retry_delay; ++n) delay *= 2;
+  for (int n = 1; n < progress_[i].attempts && delay < options_.max_retry_delay; ++n) delay *= 2;
   delay = std::min(delay, options_.max_retry_delay);
-  states_[i] = State::kWaiting;
+  progress_[i].state = State::kWaiting;
   logger()->warn("user {}: {} failed (attempt {} of {}): {}; retrying in {:.1f} s", email, step,
-                 attempts_[i], options_.attempts, error.to_string(), net::to_seconds(delay));
-  retries_[i] = clock_.schedule(delay, [this, i] {
-    retries_[i] = net::kNoTimer;
+                 progress_[i].attempts, options_.attempts, error.to_string(),
+                 net::to_seconds(delay));
+  progress_[i].retry = clock_.schedule(delay, [this, i] {
+    progress_[i].retry = net::kNoTimer;
     publish(i);
   });
 }

@@ -66,10 +66,15 @@ class ServedUsers {
   void serve(std::size_t i);
   void failed(std::size_t i, const std::string& step, const Error& error);
 
+  // How far each user's publication got: progress_[i] is users_[i]'s.
+  struct Progress {
+    State state = State::kWaiting;
+    int attempts = 0;
+    net::TimerId retry = net::kNoTimer;
+  };
+
   std::vector<LocalUser> users_;
-  std::vector<State> states_;
-  std::vector<int> attempts_;
-  std::vector<net::TimerId> retries_;
+  std::vector<Progress> progress_;
   services::UserDirectory& directory_;
   services::PresenceAnnouncer& presence_;
   services::NotificationService& notifications_;
