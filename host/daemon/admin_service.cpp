@@ -83,10 +83,9 @@ class AdminService::Inbox final : public scribe::ScribeClient {
   }
 };
 
-AdminService::AdminService(pastry::PastryNode& node, past::PastNode& past,
-                           past::BlockStore& store, scribe::ScribeNode& scribe,
-                           net::AsioTransport& transport, net::Clock& clock,
-                           AdminServiceInfo info)
+AdminService::AdminService(pastry::PastryNode& node, past::PastNode& past, past::BlockStore& store,
+                           scribe::ScribeNode& scribe, net::AsioTransport& transport,
+                           net::Clock& clock, AdminServiceInfo info)
     : node_(node),
       past_(past),
       store_(store),
@@ -110,9 +109,7 @@ void AdminService::handle(const admin::AdminRequest& request,
     case admin::AdminRequest::kLookup: lookup(request.lookup(), std::move(reply)); return;
     case admin::AdminRequest::kPut: put(request.put(), std::move(reply)); return;
     case admin::AdminRequest::kGet: get(request.get(), std::move(reply)); return;
-    case admin::AdminRequest::kSubscribe:
-      subscribe(request.subscribe(), std::move(reply));
-      return;
+    case admin::AdminRequest::kSubscribe: subscribe(request.subscribe(), std::move(reply)); return;
     case admin::AdminRequest::kUnsubscribe: reply(unsubscribe(request.unsubscribe())); return;
     case admin::AdminRequest::kPublish: reply(publish(request.publish())); return;
     case admin::AdminRequest::kReceived: reply(received(request.received())); return;
@@ -329,8 +326,7 @@ void AdminService::put(const admin::PutRequest& request,
                        std::function<void(admin::AdminResponse)> reply) {
   if (request.content().size() > past::kMaxPayloadBytes) {
     reply(admin_error("the content is " + std::to_string(request.content().size()) +
-                      " bytes; one block holds at most " +
-                      std::to_string(past::kMaxPayloadBytes)));
+                      " bytes; one block holds at most " + std::to_string(past::kMaxPayloadBytes)));
     return;
   }
   past::Block block = past::make_content_block(to_bytes(request.content()));
@@ -661,7 +657,8 @@ admin::AdminResponse AdminService::plugin_action(const admin::PluginActionReques
   if (!s.ok()) return admin_error(s.error().message);
   admin::AdminResponse r;
   for (const auto& status : plugins_->status()) {
-    if (status.name == request.name()) fill_plugin_info(status, r.mutable_plugin_action()->mutable_plugin());
+    if (status.name == request.name())
+      fill_plugin_info(status, r.mutable_plugin_action()->mutable_plugin());
   }
   return r;
 }

@@ -177,7 +177,7 @@ Status Daemon::start() {
     if (joined && served_users_) served_users_->retry_failed();
   });
   past_ = std::make_unique<past::PastNode>(*pastry_, *transport_, clock_, *store_, config_.past,
-                                          identity_.ca.public_key, random_seed());
+                                           identity_.ca.public_key, random_seed());
   scribe_ = std::make_unique<scribe::ScribeNode>(*pastry_, *transport_, clock_, config_.scribe,
                                                  random_seed());
   directory_ = std::make_unique<services::UserDirectory>(*past_, identity_.ca);

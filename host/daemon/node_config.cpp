@@ -101,12 +101,11 @@ Result<TransportConfig> read_transport(const config::Node& root) {
 
 Result<PastryConfig> read_pastry(const config::Node& root) {
   POST_TRY_ASSIGN(config::Node node, root.child_or_empty("pastry"));
-  POST_TRY(node.allow_only_keys({"digit_bits", "leaf_set_size", "proximity_neighbour_selection",
-                                 "nearest_discovery_steps",
-                                 "heartbeat_interval", "lease", "probe_attempts", "probe_backoff",
-                                 "failed_retention", "route_ack_timeout", "join_timeout",
-                                 "routing_maintenance_interval", "partition_probe_interval",
-                                 "lookup_timeout"}));
+  POST_TRY(node.allow_only_keys(
+      {"digit_bits", "leaf_set_size", "proximity_neighbour_selection", "nearest_discovery_steps",
+       "heartbeat_interval", "lease", "probe_attempts", "probe_backoff", "failed_retention",
+       "route_ack_timeout", "join_timeout", "routing_maintenance_interval",
+       "partition_probe_interval", "lookup_timeout"}));
   PastryConfig p;
   POST_TRY_ASSIGN(std::int64_t digit_bits, node.integer_or("digit_bits", 1, 8, p.digit_bits));
   POST_TRY_ASSIGN(std::int64_t leaf_set_size,
@@ -178,8 +177,8 @@ Result<PastConfig> read_past(const config::Node& root, const PastryConfig& pastr
                   node.duration_or("insert_timeout", 10 * kMs, kDay, p.insert_timeout));
   POST_TRY_ASSIGN(p.lookup_timeout,
                   node.duration_or("lookup_timeout", 10 * kMs, kDay, p.lookup_timeout));
-  POST_TRY_ASSIGN(p.maintenance_interval, node.duration_or("maintenance_interval", 10 * kMs,
-                                                           kDay, p.maintenance_interval));
+  POST_TRY_ASSIGN(p.maintenance_interval,
+                  node.duration_or("maintenance_interval", 10 * kMs, kDay, p.maintenance_interval));
   return p;
 }
 
@@ -195,16 +194,15 @@ Result<ScribeConfig> read_scribe(const config::Node& root) {
   POST_TRY_ASSIGN(s.parent_timeout,
                   node.duration_or("parent_timeout", 10 * kMs, kDay, s.parent_timeout));
   if (s.parent_timeout <= s.heartbeat_interval) {
-    return node.bad_value("parent_timeout",
-                          "must be longer than heartbeat_interval (" +
-                              config::format_duration(s.heartbeat_interval) +
-                              "), or children give up on parents that are alive");
+    return node.bad_value("parent_timeout", "must be longer than heartbeat_interval (" +
+                                                config::format_duration(s.heartbeat_interval) +
+                                                "), or children give up on parents that are alive");
   }
   POST_TRY_ASSIGN(s.subscribe_timeout,
                   node.duration_or("subscribe_timeout", 10 * kMs, kDay, s.subscribe_timeout));
-  POST_TRY_ASSIGN(std::int64_t max_children,
-                  node.integer_or("max_children", 0, 100000,
-                                  static_cast<std::int64_t>(s.max_children)));
+  POST_TRY_ASSIGN(
+      std::int64_t max_children,
+      node.integer_or("max_children", 0, 100000, static_cast<std::int64_t>(s.max_children)));
   s.max_children = static_cast<std::size_t>(max_children);
   POST_TRY_ASSIGN(s.anycast_timeout,
                   node.duration_or("anycast_timeout", 10 * kMs, kDay, s.anycast_timeout));
@@ -326,8 +324,8 @@ Result<std::vector<PluginEntry>> read_plugins(const config::Node& root,
     if (entry.name.empty() || entry.name.size() > 64 ||
         entry.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") !=
             std::string::npos) {
-      return node.bad_value("name", "expected 1 to 64 of a-z, 0-9, '-' and '_', got " +
-                                        config::quote(entry.name));
+      return node.bad_value(
+          "name", "expected 1 to 64 of a-z, 0-9, '-' and '_', got " + config::quote(entry.name));
     }
     for (const auto& other : plugins) {
       if (other.name == entry.name) {
@@ -342,16 +340,17 @@ Result<std::vector<PluginEntry>> read_plugins(const config::Node& root,
     }
     entry.path = std::filesystem::canonical(entry.path, ec);
     if (dirs.empty()) {
-      return node.bad_value("path", "no plugin_dirs are configured: list the directories "
-                                    "plugins may be loaded from");
+      return node.bad_value("path",
+                            "no plugin_dirs are configured: list the directories "
+                            "plugins may be loaded from");
     }
     if (std::none_of(dirs.begin(), dirs.end(),
                      [&](const auto& dir) { return inside(entry.path, dir); })) {
       std::string list;
       for (const auto& dir : dirs) list += (list.empty() ? "" : ", ") + dir.string();
-      return node.bad_value("path", entry.path.string() +
-                                        " is outside the plugin directories (plugin_dirs: " +
-                                        list + ")");
+      return node.bad_value(
+          "path",
+          entry.path.string() + " is outside the plugin directories (plugin_dirs: " + list + ")");
     }
     POST_TRY_ASSIGN(entry.enabled, node.boolean_or("enabled", true));
     if (node.has("config")) {

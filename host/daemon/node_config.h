@@ -90,11 +90,11 @@ struct PresenceSettings {
 
 // One entry of node.yaml's plugins: list (host/plugin/plugin_manager.h loads it).
 struct PluginEntry {
-  std::string name;             // unique in the node; also the plugin's metrics prefix
-  std::filesystem::path path;   // the shared object, inside one of plugin_dirs
-  bool enabled = true;          // false: configured but not loaded
+  std::string name;                    // unique in the node; also the plugin's metrics prefix
+  std::filesystem::path path;          // the shared object, inside one of plugin_dirs
+  bool enabled = true;                 // false: configured but not loaded
   std::optional<config::Node> config;  // the plugin's own `config:` map, handed to it as is
-  std::string location;         // "node.yaml:31:5", for messages about the entry
+  std::string location;                // "node.yaml:31:5", for messages about the entry
 
   // Equal when name, path, enabled and the config's YAML text are (location aside).
   friend bool operator==(const PluginEntry& a, const PluginEntry& b);
@@ -111,8 +111,8 @@ struct PluginWatchConfig {
   friend bool operator==(const PluginWatchConfig&, const PluginWatchConfig&) = default;
 };
 
-using pastry::PastryConfig;
 using past::PastConfig;
+using pastry::PastryConfig;
 using scribe::ScribeConfig;
 
 struct NodeConfig {

@@ -40,9 +40,9 @@ Status PluginHost::start() {
     if (entry.enabled) (void)load(entry);
   }
   if (config_.plugin_watch.enabled) {
-    POST_TRY_ASSIGN(watcher_,
-                    FileWatcher::create(io_, config_.plugin_watch.debounce,
-                                        [this](const auto& changed) { on_files_changed(changed); }));
+    POST_TRY_ASSIGN(
+        watcher_, FileWatcher::create(io_, config_.plugin_watch.debounce,
+                                      [this](const auto& changed) { on_files_changed(changed); }));
     rewatch();
   }
   return {};
@@ -111,7 +111,8 @@ Status PluginHost::refresh(Entry& entry) {
 Status PluginHost::reload(const std::string& name) {
   Entry* entry = find(name);
   if (entry == nullptr) {
-    return make_error(plugin::PluginErrc::kNotLoaded, "no plugin named '" + name + "' is configured");
+    return make_error(plugin::PluginErrc::kNotLoaded,
+                      "no plugin named '" + name + "' is configured");
   }
   if (!entry->enabled) {
     return make_error(plugin::PluginErrc::kNotLoaded,
@@ -123,7 +124,8 @@ Status PluginHost::reload(const std::string& name) {
 Status PluginHost::enable(const std::string& name) {
   Entry* entry = find(name);
   if (entry == nullptr) {
-    return make_error(plugin::PluginErrc::kNotLoaded, "no plugin named '" + name + "' is configured");
+    return make_error(plugin::PluginErrc::kNotLoaded,
+                      "no plugin named '" + name + "' is configured");
   }
   entry->enabled = true;
   return load(*entry);
@@ -132,7 +134,8 @@ Status PluginHost::enable(const std::string& name) {
 Status PluginHost::disable(const std::string& name) {
   Entry* entry = find(name);
   if (entry == nullptr) {
-    return make_error(plugin::PluginErrc::kNotLoaded, "no plugin named '" + name + "' is configured");
+    return make_error(plugin::PluginErrc::kNotLoaded,
+                      "no plugin named '" + name + "' is configured");
   }
   entry->enabled = false;
   return unload(*entry);
@@ -155,9 +158,10 @@ Status PluginHost::reload_config() {
 
 void PluginHost::apply(const NodeConfig& fresh) {
   if (without_plugins(fresh) != without_plugins(config_)) {
-    logger()->warn("{} changed outside its plugins: list; those changes take effect when postd "
-                   "restarts",
-                   config_.source.string());
+    logger()->warn(
+        "{} changed outside its plugins: list; those changes take effect when postd "
+        "restarts",
+        config_.source.string());
   }
   // Entries gone from the file.
   for (auto it = entries_.begin(); it != entries_.end();) {

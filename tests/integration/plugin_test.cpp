@@ -152,8 +152,8 @@ class PluginsInPostd : public ::testing::Test {
     }
     cluster_ = std::make_unique<PostdCluster>(
         dir_, ClusterBinaries{POSTD_BIN, POSTCTL_BIN, POST_CA_BIN}, 1,
-        std::string(kFastPastryYaml) +
-            "plugin_dirs: [plugins]\nplugin_watch: {debounce: 200ms}\n" + plugins_yaml);
+        std::string(kFastPastryYaml) + "plugin_dirs: [plugins]\nplugin_watch: {debounce: 200ms}\n" +
+            plugins_yaml);
     ASSERT_TRUE(cluster_->ok()) << cluster_->error();
     cluster_->start(0);
     std::string why;
@@ -345,7 +345,8 @@ TEST_F(PluginsInPostd, EditsOfTheYamlAndPostctlEnableDisableTakeEffect) {
   std::string both_on = yaml;
   both_on.replace(both_on.find("enabled: false"), 14, "enabled: true");
   replace_file(config_file(), both_on);
-  ASSERT_TRUE(eventually([&] { return state_of("echo") == "serving" && state_of("c") == "serving"; }));
+  ASSERT_TRUE(
+      eventually([&] { return state_of("echo") == "serving" && state_of("c") == "serving"; }));
   EXPECT_EQ(version_on_new_connection(port), "echo 1.0.0");
 
   // A bad edit is refused with file, line and key, and changes nothing.
@@ -430,7 +431,8 @@ TEST_F(PluginsInPostd, EchoBroadcastsThroughScribeToTheEchoOfEveryNode) {
   for (int i = 0; i < 3; ++i) {
     EXPECT_TRUE(eventually([&] {
       return broadcasts_at(i).find("hello ring") != std::string::npos;
-    })) << "node" << i << ": " << broadcasts_at(i);
+    })) << "node"
+        << i << ": " << broadcasts_at(i);
   }
 }
 
@@ -438,8 +440,9 @@ TEST_F(PluginsInPostd, PostdRefusesAConfigWithABadPluginEntryNamingFileLineAndKe
   fs::create_directories(plugins_dir());
   fs::create_directories(fs::path(dir_.path()) / "elsewhere");
   fs::copy_file(POST_PLUGIN_ECHO, fs::path(dir_.path()) / "elsewhere/echo.so");
-  PostdCluster cluster(dir_, ClusterBinaries{POSTD_BIN, POSTCTL_BIN, POST_CA_BIN}, 1,
-                       "plugin_dirs: [plugins]\nplugins:\n  - {name: echo, path: elsewhere/echo.so}\n");
+  PostdCluster cluster(
+      dir_, ClusterBinaries{POSTD_BIN, POSTCTL_BIN, POST_CA_BIN}, 1,
+      "plugin_dirs: [plugins]\nplugins:\n  - {name: echo, path: elsewhere/echo.so}\n");
   ASSERT_TRUE(cluster.ok()) << cluster.error();
   std::string log = dir_.file("check.log");
   int code = run_command({POSTD_BIN, "--check-config", "--config", config_file().string()}, log);

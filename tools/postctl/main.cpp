@@ -528,8 +528,8 @@ void print_status(const admin::StatusReply& s, bool json) {
                "  ", kCounterWidth);
   std::cout << "past\n";
   print_fields(std::cout,
-               {{"blocks", n(b.blocks()) + " (" + n(b.bytes_used()) + " of " +
-                               n(b.quota_bytes()) + " bytes)"},
+               {{"blocks", n(b.blocks()) + " (" + n(b.bytes_used()) + " of " + n(b.quota_bytes()) +
+                               " bytes)"},
                 {"replicas (k)", n(b.replicas())},
                 {"cache", n(b.cache_bytes()) + " bytes"},
                 {"inserts", n(b.inserts()) + " (" + n(b.insert_failures()) + " failed)"},
@@ -539,8 +539,8 @@ void print_status(const admin::StatusReply& s, bool json) {
                 {"served from cache", n(b.served_from_cache())},
                 {"bad copies seen", n(b.bad_copies())},
                 {"stale repaired", n(b.stale_repaired())},
-                {"maintenance", n(b.maintenance_messages()) + " messages, " +
-                                    n(b.maintenance_bytes()) + " bytes"},
+                {"maintenance",
+                 n(b.maintenance_messages()) + " messages, " + n(b.maintenance_bytes()) + " bytes"},
                 {"fetched / handed off", n(b.maintenance_fetched()) + " / " + n(b.handed_off())},
                 {"dropped (moved)", n(b.dropped())},
                 {"messages refused", n(b.messages_refused())}},
@@ -793,12 +793,12 @@ void print_received(const admin::ReceivedReply& r, bool json) {
   if (json) {
     Json messages = Json::array();
     for (const auto& m : r.messages()) {
-      messages.push_back(Json{{"index", m.index()},
-                              {"received_unix_ms", m.received_unix_ms()},
-                              {"anycast", m.anycast()},
-                              {"size", m.payload().size()},
-                              {"payload_base64", post::crypto::base64_encode(
-                                                     post::as_bytes(m.payload()))}});
+      messages.push_back(
+          Json{{"index", m.index()},
+               {"received_unix_ms", m.received_unix_ms()},
+               {"anycast", m.anycast()},
+               {"size", m.payload().size()},
+               {"payload_base64", post::crypto::base64_encode(post::as_bytes(m.payload()))}});
     }
     print_json(Json{{"group", id_hex(r.group())},
                     {"last_index", r.last_index()},
@@ -820,8 +820,7 @@ void print_anycast(const admin::AnycastReply& r, bool json) {
     print_json(Json{{"group", id_hex(r.group())}, {"member", node_json(r.member())}});
     return;
   }
-  std::cout << "accepted by " << id_hex(r.member().id()) << " at " << r.member().address()
-            << "\n";
+  std::cout << "accepted by " << id_hex(r.member().id()) << " at " << r.member().address() << "\n";
 }
 
 void print_groups(const admin::GroupsReply& r, bool json) {
@@ -1005,8 +1004,8 @@ void print_plugins(const admin::PluginsReply& r, bool json) {
                 {false, false, false, false, true, false});
     for (const auto& p : r.plugins()) {
       std::string version = p.version().empty() ? "-" : p.plugin_name() + " " + p.version();
-      table.add({p.name(), p.state(), version, utc_text(p.loaded_unix_ms()), n(p.reloads()),
-                 p.path()});
+      table.add(
+          {p.name(), p.state(), version, utc_text(p.loaded_unix_ms()), n(p.reloads()), p.path()});
     }
     table.print(std::cout);
   }
@@ -1014,13 +1013,11 @@ void print_plugins(const admin::PluginsReply& r, bool json) {
     if (!p.error().empty()) std::cerr << p.name() << ": " << p.error() << "\n";
   }
   if (!r.config_error().empty()) {
-    std::cerr << "the last edit of the configuration was not applied: " << r.config_error()
-              << "\n";
+    std::cerr << "the last edit of the configuration was not applied: " << r.config_error() << "\n";
   }
 }
 
-void print_plugin_action(const std::string& command, const admin::PluginActionReply& r,
-                         bool json) {
+void print_plugin_action(const std::string& command, const admin::PluginActionReply& r, bool json) {
   const auto& p = r.plugin();
   if (json) {
     print_json(plugin_json(p));
@@ -1104,8 +1101,9 @@ int main(int argc, char** argv) {
   std::string key_text;
   lookup_cmd->add_option("KEY", key_text, "the key: 64 hex characters (a 256-bit id)")->required();
   auto* put_cmd = app.add_subcommand(
-      "put", "store FILE as a content-hash block on the k nodes closest to its handle; prints "
-             "the handle");
+      "put",
+      "store FILE as a content-hash block on the k nodes closest to its handle; prints "
+      "the handle");
   std::string put_path;
   put_cmd->add_option("FILE", put_path, "the file to store ('-' reads stdin); at most 4 MiB")
       ->required();
@@ -1135,9 +1133,10 @@ int main(int argc, char** argv) {
                                  "send the contents of this file ('-': stdin) instead");
     text->excludes(file);
   };
-  auto* subscribe_cmd = app.add_subcommand(
-      "subscribe", "make this node a member of GROUP; what is published to the group is kept "
-                   "for `received` until postd stops");
+  auto* subscribe_cmd =
+      app.add_subcommand("subscribe",
+                         "make this node a member of GROUP; what is published to the group is kept "
+                         "for `received` until postd stops");
   add_group(subscribe_cmd);
   subscribe_cmd->add_flag("--accept-anycast", accept_anycast,
                           "also accept anycasts to the group (kept with the messages)");
@@ -1148,9 +1147,10 @@ int main(int argc, char** argv) {
       app.add_subcommand("publish", "send MESSAGE to every member of GROUP (at most 1 MiB)");
   add_group(publish_cmd);
   add_message(publish_cmd);
-  auto* received_cmd = app.add_subcommand(
-      "received", "the messages this node received for GROUP since it subscribed, oldest "
-                  "first: index and message (base64: when not printable)");
+  auto* received_cmd =
+      app.add_subcommand("received",
+                         "the messages this node received for GROUP since it subscribed, oldest "
+                         "first: index and message (base64: when not printable)");
   add_group(received_cmd);
   received_cmd->add_option("--after", after, "only messages with a larger index");
   auto* anycast_cmd = app.add_subcommand(
@@ -1199,8 +1199,9 @@ int main(int argc, char** argv) {
       "plugins", "the plugins node.yaml configures: state, version, load time, reloads, errors");
   std::string plugin_name;
   auto* reload_cmd = app.add_subcommand(
-      "reload", "load plugin NAME's file afresh and hand its state over; on failure the old "
-                "version keeps serving");
+      "reload",
+      "load plugin NAME's file afresh and hand its state over; on failure the old "
+      "version keeps serving");
   auto* enable_cmd =
       app.add_subcommand("enable", "load plugin NAME (in the running node; node.yaml unchanged)");
   auto* disable_cmd = app.add_subcommand(
@@ -1261,8 +1262,8 @@ int main(int argc, char** argv) {
   } else if (get_cmd->parsed()) {
     command = "get";
     if (auto key = post::Id::from_hex(handle_text); !key.ok()) {
-      return fail(kExitUsage, "'" + handle_text + "' is not a block handle: expected 64 hex characters",
-                  json);
+      return fail(kExitUsage,
+                  "'" + handle_text + "' is not a block handle: expected 64 hex characters", json);
     }
     request.mutable_get()->set_hex(handle_text);
   } else if (groups_cmd->parsed()) {
@@ -1428,8 +1429,7 @@ int main(int argc, char** argv) {
     case admin::AdminResponse::kPut: print_put(response->put(), json); break;
     case admin::AdminResponse::kGet:
       if (!print_get(response->get(), json, output_path)) {
-        return fail(kExitUsage, "cannot write " + output_path + ": " + std::strerror(errno),
-                    false);
+        return fail(kExitUsage, "cannot write " + output_path + ": " + std::strerror(errno), false);
       }
       break;
     case admin::AdminResponse::kSubscribe: print_subscribe(response->subscribe(), json); break;

@@ -16,8 +16,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using testing::TempDir;
 using testing::run_until;
+using testing::TempDir;
 
 class FileWatcherTest : public ::testing::Test {
  protected:

@@ -299,17 +299,18 @@ TEST(NodeConfig, PastryValuesOutsideTheirRangesAreRefused) {
 }
 
 TEST(NodeConfig, ScribeSettingsAreReadAndCheckedAgainstEachOther) {
-  auto config = parse(minimal_with(
-      "scribe:\n  heartbeat_interval: 2s\n  parent_timeout: 7s\n  max_children: 3\n"));
+  auto config = parse(
+      minimal_with("scribe:\n  heartbeat_interval: 2s\n  parent_timeout: 7s\n  max_children: 3\n"));
   ASSERT_TRUE(config.ok()) << config.error().message;
   EXPECT_EQ(config->scribe.heartbeat_interval, seconds(2));
   EXPECT_EQ(config->scribe.parent_timeout, seconds(7));
   EXPECT_EQ(config->scribe.max_children, 3u);
   EXPECT_EQ(config->scribe.subscribe_timeout, ScribeConfig{}.subscribe_timeout);
 
-  EXPECT_EQ(error_of(parse(minimal_with("scribe:\n  heartbeat_interval: 5s\n  parent_timeout: 5s\n"))),
-            "node.yaml:9:19: scribe.parent_timeout: must be longer than heartbeat_interval (5s), "
-            "or children give up on parents that are alive");
+  EXPECT_EQ(
+      error_of(parse(minimal_with("scribe:\n  heartbeat_interval: 5s\n  parent_timeout: 5s\n"))),
+      "node.yaml:9:19: scribe.parent_timeout: must be longer than heartbeat_interval (5s), "
+      "or children give up on parents that are alive");
   EXPECT_THAT(error_of(parse(minimal_with("scribe: {fanout: 3}\n"))),
               HasSubstr("scribe: unknown key"));
   EXPECT_THAT(error_of(parse(minimal_with("scribe: {max_children: -1}\n"))),
@@ -559,22 +560,23 @@ TEST(NodeConfig, BadPluginEntriesAreRefusedWithFileLineAndKey) {
   EXPECT_THAT(error_of(twice), StartsWith(file + ":10:"));
   EXPECT_THAT(error_of(twice), HasSubstr("used twice"));
 
-  EXPECT_THAT(error_of(load_with_plugins(dir, "plugins:\n  - {name: Echo!, path: plugins/echo.so}\n")),
-              HasSubstr("plugins[0].name: expected 1 to 64 of a-z"));
-  EXPECT_THAT(error_of(load_with_plugins(dir, "plugins:\n  - {name: e, path: plugins/echo.so, "
-                                              "config: {}, extra: 1}\n")),
+  EXPECT_THAT(
+      error_of(load_with_plugins(dir, "plugins:\n  - {name: Echo!, path: plugins/echo.so}\n")),
+      HasSubstr("plugins[0].name: expected 1 to 64 of a-z"));
+  EXPECT_THAT(error_of(load_with_plugins(dir,
+                                         "plugins:\n  - {name: e, path: plugins/echo.so, "
+                                         "config: {}, extra: 1}\n")),
               HasSubstr("extra"));
   EXPECT_THAT(error_of(load_with_plugins(dir, "plugin_watch: {debounce: 1h}\n")),
               HasSubstr("plugin_watch.debounce"));
 
   // No plugin_dirs at all.
-  std::filesystem::path bare = dir.write(
-      "bare.yaml", minimal_with("plugins:\n  - {name: echo, path: plugins/echo.so}\n"));
+  std::filesystem::path bare =
+      dir.write("bare.yaml", minimal_with("plugins:\n  - {name: echo, path: plugins/echo.so}\n"));
   EXPECT_THAT(error_of(load_node_config(bare)), HasSubstr("no plugin_dirs are configured"));
   std::filesystem::path no_dir =
       dir.write("nodir.yaml", minimal_with("plugin_dirs: [plugins, missing]\n"));
-  EXPECT_THAT(error_of(load_node_config(no_dir)),
-              HasSubstr("plugin_dirs[1]: no such directory"));
+  EXPECT_THAT(error_of(load_node_config(no_dir)), HasSubstr("plugin_dirs[1]: no such directory"));
 }
 
 }  // namespace
