@@ -1,4 +1,5 @@
 // postd: the POST node daemon.  postd --config node.yaml
+#include <csignal>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -8,6 +9,9 @@
 #include "host/daemon/node_config.h"
 
 int main(int argc, char** argv) {
+  // A write to a connection its peer reset must fail with EPIPE, not end the node: Asio
+  // sends with MSG_NOSIGNAL, but plugins write to the sockets they are handed as they like.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"postd: a POST node (Pastry, PAST, Scribe and POST services for applications)"};
   std::string config_path;
   bool check_only = false;

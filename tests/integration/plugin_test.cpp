@@ -54,6 +54,13 @@ class LineClient {
     if (fd_ >= 0) ::close(fd_);
   }
   int error() const { return error_; }
+  // Closes the connection with a reset (SO_LINGER 0) rather than a FIN.
+  void reset() {
+    linger l{1, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    ::close(fd_);
+    fd_ = -1;
+  }
 
   bool send_line(const std::string& line) {
     std::string out = line + "\n";
@@ -434,6 +441,30 @@ TEST_F(PluginsInPostd, EchoBroadcastsThroughScribeToTheEchoOfEveryNode) {
     })) << "node"
         << i << ": " << broadcasts_at(i);
   }
+}
+
+TEST_F(PluginsInPostd, APluginWritingToAClientThatHasGoneDoesNotKillTheNode) {
+  // The frozen ABI 1.0 echo answers with write(2), as plain plugins do; a write to a
+  // connection the client reset raises SIGPIPE, which would end postd unless it ignores it.
+  unsigned short port = free_port();
+  start_node("plugins:\n  - {name: frozen, path: plugins/frozen_echo_v1.so, config: {listen: "
+             "\"127.0.0.1:" + std::to_string(port) + "\"}}\n",
+             {POST_PLUGIN_FROZEN_V1});
+  ASSERT_EQ(state_of("frozen"), "serving");
+  for (int round = 0; round < 20; ++round) {
+    LineClient gone;
+    ASSERT_TRUE(gone.connect_to(port));
+    std::string burst;
+    for (int i = 0; i < 2000; ++i) burst += "a line the client will never read\n";
+    gone.send_line(burst);
+    gone.reset();  // RST: the plugin's next writes fail
+  }
+  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(cluster_->running(0)) << cluster_->log(0);
+  LineClient after;
+  ASSERT_TRUE(after.connect_to(port));
+  EXPECT_EQ(after.ask("still here"), "still here");
+  EXPECT_EQ(cluster_->status(0).value("state", ""), "ready");
 }
 
 TEST_F(PluginsInPostd, PostdRefusesAConfigWithABadPluginEntryNamingFileLineAndKey) {
