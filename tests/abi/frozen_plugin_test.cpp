@@ -1,10 +1,6 @@
 // The current host loads and serves a plugin binary built against plugin ABI 1.0 and
 // committed (tests/abi/frozen_v1): a change to the host that breaks plugins already out
 // there fails here, whatever the current SDK headers say.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,6 +21,7 @@
 #include <boost/asio/post.hpp>
 
 #include "host/plugin/plugin_manager.h"
+#include "tests/support/line_client.h"
 #include "tests/support/test_support.h"
 
 namespace post::plugin {
@@ -35,63 +32,7 @@ namespace fs = std::filesystem;
 // The committed binary (a compile definition from CMake).
 const fs::path kFrozenEchoV1 = POST_FROZEN_ECHO_V1;
 
-// A blocking line client on 127.0.0.1; a reply that does not come within 10 s is a failure.
-class LineClient {
- public:
-  explicit LineClient(std::uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    timeval timeout{10, 0};
-    if (fd_ >= 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      error_ = std::string("connect: ") + std::strerror(errno);
-      close();
-    }
-  }
-  ~LineClient() { close(); }
-  LineClient(const LineClient&) = delete;
-  LineClient& operator=(const LineClient&) = delete;
-
-  const std::string& error() const { return error_; }
-
-  // Sends `line` and a newline, then reads one line back (without its newline); nullopt
-  // when the connection fails or closes first.
-  std::optional<std::string> ask(const std::string& line) {
-    if (fd_ < 0) return std::nullopt;
-    std::string out = line + "\n";
-    if (::send(fd_, out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size())) {
-      error_ = std::string("send: ") + std::strerror(errno);
-      return std::nullopt;
-    }
-    while (true) {
-      if (auto nl = buffer_.find('\n'); nl != std::string::npos) {
-        std::string reply = buffer_.substr(0, nl);
-        buffer_.erase(0, nl + 1);
-        return reply;
-      }
-      char buf[4096];
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) {
-        error_ = n == 0 ? "connection closed" : std::string("recv: ") + std::strerror(errno);
-        return std::nullopt;
-      }
-      buffer_.append(buf, static_cast<std::size_t>(n));
-    }
-  }
-
- private:
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
-  int fd_ = -1;
-  std::string buffer_;
-  std::string error_;
-};
+using post::testing::LineClient;
 
 // A manager whose io_context runs on a thread of its own, as in postd, with the frozen
 // binary copied into its plugin directory as frozen.so.

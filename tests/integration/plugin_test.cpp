@@ -2,10 +2,6 @@
 // clients: plugins built against the installed SDK, in plain C and with the C++ wrapper load;
 // broken ones are refused while the node serves; echo is reloaded 20 times, a new build each
 // time, under a steady stream of requests that loses none; edits of node.yaml take effect.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -21,6 +17,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/line_client.h"
 #include "tests/support/postd_cluster.h"
 #include "tests/support/process.h"
 #include "tests/support/test_support.h"
@@ -32,85 +29,9 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 
-// One line-protocol connection to a plugin's port, with blocking I/O bounded by timeouts.
-class LineClient {
- public:
-  // Connects to 127.0.0.1:port; false (errno in error()) when refused or failed.
-  bool connect_to(unsigned short port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-      error_ = errno;
-      ::close(fd_);
-      fd_ = -1;
-      return false;
-    }
-    return true;
-  }
-  ~LineClient() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int error() const { return error_; }
-  // Closes the connection with a reset (SO_LINGER 0) rather than a FIN.
-  void reset() {
-    linger l{1, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    ::close(fd_);
-    fd_ = -1;
-  }
-
-  bool send_line(const std::string& line) {
-    std::string out = line + "\n";
-    const char* p = out.data();
-    std::size_t left = out.size();
-    while (left > 0) {
-      ssize_t n = ::send(fd_, p, left, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      p += n;
-      left -= static_cast<std::size_t>(n);
-    }
-    return true;
-  }
-
-  // The next line (without its newline), or nullopt after `timeout` or at end of stream.
-  std::optional<std::string> read_line(std::chrono::milliseconds timeout = 10s) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (true) {
-      if (auto nl = buffer_.find('\n'); nl != std::string::npos) {
-        std::string line = buffer_.substr(0, nl);
-        buffer_.erase(0, nl + 1);
-        return line;
-      }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left <= 0ms) return std::nullopt;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
-      char chunk[4096];
-      ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-      if (n <= 0) return std::nullopt;
-      buffer_.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
-
-  std::optional<std::string> ask(const std::string& line) {
-    if (!send_line(line)) return std::nullopt;
-    return read_line();
-  }
-
- private:
-  int fd_ = -1;
-  int error_ = 0;
-  std::string buffer_;
-};
-
 // What `?version` on a new connection says, or "" when the connection or answer fails.
 std::string version_on_new_connection(unsigned short port) {
-  LineClient c;
-  if (!c.connect_to(port)) return "";
+  LineClient c(port);
   return c.ask("?version").value_or("");
 }
 
@@ -240,8 +161,8 @@ TEST_F(PluginsInPostd, LoadFromYamlAndRefuseBrokenPluginsWhileTheNodeServes) {
   EXPECT_THAT(cluster_->log(0), HasSubstr("plugin 'bad-init'"));
 
   // The node and echo serve.
-  LineClient client;
-  ASSERT_TRUE(client.connect_to(port));
+  LineClient client(port);
+  ASSERT_TRUE(client.connected()) << client.error();
   EXPECT_EQ(client.ask("hello there"), "hello there");
   EXPECT_EQ(client.ask("?version"), "echo 1.0.0");
   EXPECT_EQ(cluster_->status(0).value("state", ""), "ready");
@@ -265,8 +186,8 @@ TEST_F(PluginsInPostd, EchoReloadedTwentyTimesUnderLoadLosesNoRequestAndRefusesN
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> sent{0}, answered{0}, wrong{0}, refused{0}, connections{0};
   std::thread load([&] {
-    LineClient steady;
-    if (!steady.connect_to(port)) {
+    LineClient steady(port);
+    if (!steady.connected()) {
       ++refused;
       return;
     }
@@ -277,9 +198,9 @@ TEST_F(PluginsInPostd, EchoReloadedTwentyTimesUnderLoadLosesNoRequestAndRefusesN
       if (!reply) break;
       (*reply == line ? answered : wrong)++;
       if (i % 10 == 0) {
-        LineClient fresh;
+        LineClient fresh(port);
         ++connections;
-        if (!fresh.connect_to(port)) {
+        if (!fresh.connected()) {
           ++refused;
           continue;
         }
@@ -344,9 +265,9 @@ TEST_F(PluginsInPostd, EditsOfTheYamlAndPostctlEnableDisableTakeEffect) {
                    echo_entry(port, false));
   replace_file(config_file(), echo_off);
   ASSERT_TRUE(eventually([&] { return state_of("echo") == "disabled"; }));
-  LineClient closed;
-  EXPECT_FALSE(closed.connect_to(port));
-  EXPECT_EQ(closed.error(), ECONNREFUSED);
+  LineClient closed(port);
+  EXPECT_FALSE(closed.connected());
+  EXPECT_EQ(closed.connect_errno(), ECONNREFUSED);
 
   // Enable both in the file.
   std::string both_on = yaml;
@@ -413,11 +334,11 @@ TEST_F(PluginsInPostd, EchoBroadcastsThroughScribeToTheEchoOfEveryNode) {
 
   // Until every echo is in the topic's tree, a broadcast may miss some; send until the
   // last node has seen one, then check one more reaches all three.
-  LineClient sender;
-  ASSERT_TRUE(sender.connect_to(ports[0]));
+  LineClient sender(ports[0]);
+  ASSERT_TRUE(sender.connected()) << sender.error();
   auto broadcasts_at = [&](int i) {
-    LineClient c;
-    if (!c.connect_to(ports[i])) return std::string();
+    LineClient c(ports[i]);
+    if (!c.connected()) return std::string();
     auto head = c.ask("?broadcasts");
     std::string all = head.value_or("");
     int n = 0;
@@ -447,13 +368,15 @@ TEST_F(PluginsInPostd, APluginWritingToAClientThatHasGoneDoesNotKillTheNode) {
   // The frozen ABI 1.0 echo answers with write(2), as plain plugins do; a write to a
   // connection the client reset raises SIGPIPE, which would end postd unless it ignores it.
   unsigned short port = free_port();
-  start_node("plugins:\n  - {name: frozen, path: plugins/frozen_echo_v1.so, config: {listen: "
-             "\"127.0.0.1:" + std::to_string(port) + "\"}}\n",
-             {POST_PLUGIN_FROZEN_V1});
+  start_node(
+      "plugins:\n  - {name: frozen, path: plugins/frozen_echo_v1.so, config: {listen: "
+      "\"127.0.0.1:" +
+          std::to_string(port) + "\"}}\n",
+      {POST_PLUGIN_FROZEN_V1});
   ASSERT_EQ(state_of("frozen"), "serving");
   for (int round = 0; round < 20; ++round) {
-    LineClient gone;
-    ASSERT_TRUE(gone.connect_to(port));
+    LineClient gone(port);
+    ASSERT_TRUE(gone.connected()) << gone.error();
     std::string burst;
     for (int i = 0; i < 2000; ++i) burst += "a line the client will never read\n";
     gone.send_line(burst);
@@ -461,8 +384,8 @@ TEST_F(PluginsInPostd, APluginWritingToAClientThatHasGoneDoesNotKillTheNode) {
   }
   std::this_thread::sleep_for(500ms);
   ASSERT_TRUE(cluster_->running(0)) << cluster_->log(0);
-  LineClient after;
-  ASSERT_TRUE(after.connect_to(port));
+  LineClient after(port);
+  ASSERT_TRUE(after.connected()) << after.error();
   EXPECT_EQ(after.ask("still here"), "still here");
   EXPECT_EQ(cluster_->status(0).value("state", ""), "ready");
 }
