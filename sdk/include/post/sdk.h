@@ -193,8 +193,8 @@ typedef struct post_host_api {
   void (*unlisten)(post_host* host, post_listener_id id);
 
   /* A small durable key-value namespace of this plugin's own (it survives reloads and
-   * restarts). Keys and values are byte strings; get of a missing key completes with
-   * POST_ERR_NOT_FOUND. */
+   * restarts): one per entry of the node's configuration, named by the entry's name. Keys
+   * and values are byte strings; get of a missing key completes with POST_ERR_NOT_FOUND. */
   post_status (*kv_get)(post_host* host, post_bytes key, post_bytes_fn done, void* ctx,
                         post_error* err);
   post_status (*kv_put)(post_host* host, post_bytes key, post_bytes value, post_done_fn done,
@@ -202,7 +202,8 @@ typedef struct post_host_api {
   post_status (*kv_delete)(post_host* host, post_bytes key, post_done_fn done, void* ctx,
                            post_error* err);
 
-  /* Metrics, named "<plugin>.<name>" by the host. */
+  /* Metrics, named "<entry>.<name>" by the host (<entry>: the plugin's name in the node's
+   * configuration). */
   void (*counter_add)(post_host* host, const char* name, uint64_t delta);
   void (*gauge_set)(post_host* host, const char* name, double value);
 
