@@ -277,7 +277,7 @@ void PluginServices::log_read(const std::string& plugin, const std::string& user
       readers_.erase(key);
       return fail(service_error("log_read", public_key.error()));
     }
-    reader = std::make_unique<services::LogReader>(past_, store_, clock_, std::move(*public_key));
+    reader = std::make_unique<services::LogReader>(past_, store_, std::move(*public_key));
   }
   services::LogReader* r = reader.get();
   std::weak_ptr<char> alive = alive_;

@@ -801,11 +801,10 @@ struct LogReader::Walk {
   std::function<void(Result<std::vector<LogRecord>>)> done;
 };
 
-LogReader::LogReader(past::PastNode& past, SecureStore& store, net::Clock& clock,
-                     Bytes log_public_key, Bytes reader_private_key)
+LogReader::LogReader(past::PastNode& past, SecureStore& store, Bytes log_public_key,
+                     Bytes reader_private_key)
     : past_(past),
       store_(store),
-      clock_(clock),
       log_public_key_(std::move(log_public_key)),
       reader_private_key_(std::move(reader_private_key)) {}
 

@@ -277,9 +277,9 @@ struct LogReaderStats {
 class LogReader {
  public:
   // A reader of the log of `log_public_key` (Ed25519, 32 bytes). `reader_private_key` is this
-  // reader's X25519 key for encrypted logs (empty for none). `past`, `store` and `clock` are
-  // not owned and must outlive the reader.
-  LogReader(past::PastNode& past, SecureStore& store, net::Clock& clock, Bytes log_public_key,
+  // reader's X25519 key for encrypted logs (empty for none). `past` and `store` are not owned
+  // and must outlive the reader.
+  LogReader(past::PastNode& past, SecureStore& store, Bytes log_public_key,
             Bytes reader_private_key = {});
   ~LogReader();
   LogReader(const LogReader&) = delete;
@@ -326,7 +326,6 @@ class LogReader {
 
   past::PastNode& past_;
   SecureStore& store_;
-  net::Clock& clock_;
   Bytes log_public_key_;
   Bytes reader_private_key_;
   std::optional<ContentKey> records_key_;

@@ -211,7 +211,7 @@ TEST_F(PostRing200, ATamperedLogRecordAndARolledBackHeadAreDetected) {
 
   auto reader = [&](SimNode n) {
     return std::make_unique<LogReader>(*ring->past_ring().past(n), *ring->secure_store(n),
-                                       ring->ring().network().clock(n), log_key.public_key);
+                                       log_key.public_key);
   };
   auto since = [&](LogReader& r) {
     return wait<Result<std::vector<LogRecord>>>([&](auto done) { r.read_since(0, done); });

@@ -112,8 +112,7 @@ struct Ring {
                       key.private_key, config, done);
     });
     writer = must(std::move(w));
-    reader = std::make_unique<LogReader>(*ring->past(m[9]), *stores[m[9]],
-                                         ring->ring().network().clock(m[9]), key.public_key);
+    reader = std::make_unique<LogReader>(*ring->past(m[9]), *stores[m[9]], key.public_key);
   }
 
   template <class T, class Op>

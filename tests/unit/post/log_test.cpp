@@ -88,8 +88,8 @@ class LogRing : public ::testing::Test {
     return w.ok() ? std::move(*w) : nullptr;
   }
   std::unique_ptr<LogReader> reader(SimNode node, Bytes reader_key = {}) {
-    return std::make_unique<LogReader>(*ring_->past(node), secure(node), clock(node),
-                                       key_.public_key, std::move(reader_key));
+    return std::make_unique<LogReader>(*ring_->past(node), secure(node), key_.public_key,
+                                       std::move(reader_key));
   }
 
   Result<std::uint64_t> append(LogWriter& w, Bytes data) {
