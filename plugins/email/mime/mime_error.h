@@ -1,0 +1,89 @@
+// Errors of the MIME layer of the ePOST plugin, and the small result type it returns. Like the
+// SMTP engine, this library links into the plugin and carries its own Result rather than
+// host/core's.
+#pragma once
+
+#include <cassert>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace post::email {
+
+enum class MimeErrc {
+  kNotAMessage = 1,   // empty, or does not start with an RFC 5322 header field
+  kMessageTooLarge,   // over kMaxMessageBytes
+  kHeaderTooLarge,    // the top-level header block is over kMaxHeaderBlockBytes
+  kLayoutMismatch,    // reassemble(): bodies do not fit the layout (count or sizes)
+  kGMimeUnavailable,  // libgmime could not be pinned or initialised
+};
+
+// The category of MimeErrc ("mime").
+const std::error_category& mime_category();
+
+inline std::error_code make_error_code(MimeErrc e) {
+  return {static_cast<int>(e), mime_category()};
+}
+
+// An error code plus what was wrong, in our own words; `detail` never quotes the input.
+struct MimeError {
+  MimeErrc code = MimeErrc::kNotAMessage;
+  std::string detail;
+};
+
+// A value or a MimeError; what every function of this library returns. Never throws.
+template <class T>
+class [[nodiscard]] MimeResult {
+ public:
+  MimeResult(T value) : v_(std::in_place_index<0>, std::move(value)) {}          // NOLINT: implicit
+  MimeResult(MimeError error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
+
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+
+  // The value; only valid when ok().
+  T& value() & {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(v_));
+  }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+  // The error; only valid when !ok().
+  const MimeError& error() const {
+    assert(!ok());
+    return std::get<1>(v_);
+  }
+
+ private:
+  std::variant<T, MimeError> v_;
+};
+
+// Success or a MimeError.
+using MimeStatus = MimeResult<std::monostate>;
+
+inline MimeStatus mime_ok() {
+  return std::monostate{};
+}
+
+// Builds a MimeError.
+inline MimeError mime_error(MimeErrc code, std::string detail) {
+  return MimeError{code, std::move(detail)};
+}
+
+}  // namespace post::email
+
+template <>
+struct std::is_error_code_enum<post::email::MimeErrc> : std::true_type {};
