@@ -13,6 +13,8 @@
 #include <utility>
 #include <variant>
 
+#include "plugins/email/common/email_result.h"
+
 namespace post::email {
 
 enum class ImapErrc {
@@ -56,69 +58,10 @@ struct ImapError {
   std::string reply_line() const;
 };
 
+// A value or an ImapError (plugins/email/common/email_result.h); ImapResult<void> is success
+// or an ImapError.
 template <class T>
-class [[nodiscard]] ImapResult {
- public:
-  ImapResult(T value) : v_(std::in_place_index<0>, std::move(value)) {}          // NOLINT: implicit
-  ImapResult(ImapError error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
-
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-
-  // The value; only valid when ok().
-  T& value() & {
-    assert(ok());
-    return std::get<0>(v_);
-  }
-  const T& value() const& {
-    assert(ok());
-    return std::get<0>(v_);
-  }
-  T&& value() && {
-    assert(ok());
-    return std::get<0>(std::move(v_));
-  }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-  T&& operator*() && { return std::move(*this).value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-
-  // The error; only valid when !ok().
-  const ImapError& error() const& {
-    assert(!ok());
-    return std::get<1>(v_);
-  }
-  ImapError&& error() && {
-    assert(!ok());
-    return std::get<1>(std::move(v_));
-  }
-
- private:
-  std::variant<T, ImapError> v_;
-};
-
-template <>
-class [[nodiscard]] ImapResult<void> {
- public:
-  ImapResult() = default;
-  ImapResult(ImapError error) : error_(std::move(error)), ok_(false) {}  // NOLINT
-
-  bool ok() const { return ok_; }
-  explicit operator bool() const { return ok_; }
-  const ImapError& error() const& {
-    assert(!ok_);
-    return error_;
-  }
-  ImapError&& error() && {
-    assert(!ok_);
-    return std::move(error_);
-  }
-
- private:
-  ImapError error_;
-  bool ok_ = true;
-};
+using ImapResult = EmailResult<T, ImapError>;
 
 }  // namespace post::email
 

@@ -10,6 +10,8 @@
 #include <utility>
 #include <variant>
 
+#include "plugins/email/common/email_result.h"
+
 namespace post::email {
 
 enum class MimeErrc {
@@ -33,43 +35,9 @@ struct MimeError {
   std::string detail;
 };
 
-// A value or a MimeError; what every function of this library returns. Never throws.
+// A value or a MimeError (plugins/email/common/email_result.h).
 template <class T>
-class [[nodiscard]] MimeResult {
- public:
-  MimeResult(T value) : v_(std::in_place_index<0>, std::move(value)) {}          // NOLINT: implicit
-  MimeResult(MimeError error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
-
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-
-  // The value; only valid when ok().
-  T& value() & {
-    assert(ok());
-    return std::get<0>(v_);
-  }
-  const T& value() const& {
-    assert(ok());
-    return std::get<0>(v_);
-  }
-  T&& value() && {
-    assert(ok());
-    return std::get<0>(std::move(v_));
-  }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-
-  // The error; only valid when !ok().
-  const MimeError& error() const {
-    assert(!ok());
-    return std::get<1>(v_);
-  }
-
- private:
-  std::variant<T, MimeError> v_;
-};
+using MimeResult = EmailResult<T, MimeError>;
 
 // Success or a MimeError.
 using MimeStatus = MimeResult<std::monostate>;

@@ -10,6 +10,8 @@
 #include <utility>
 #include <variant>
 
+#include "plugins/email/common/email_result.h"
+
 namespace post::email {
 
 enum class SmtpErrc {
@@ -41,43 +43,9 @@ struct SmtpError {
   std::string detail;
 };
 
-// A value or an SmtpError; what every parser of the engine returns. Never throws.
+// A value or a SmtpError (plugins/email/common/email_result.h).
 template <class T>
-class [[nodiscard]] SmtpResult {
- public:
-  SmtpResult(T value) : v_(std::in_place_index<0>, std::move(value)) {}          // NOLINT: implicit
-  SmtpResult(SmtpError error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
-
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-
-  // The value; only valid when ok().
-  T& value() & {
-    assert(ok());
-    return std::get<0>(v_);
-  }
-  const T& value() const& {
-    assert(ok());
-    return std::get<0>(v_);
-  }
-  T&& value() && {
-    assert(ok());
-    return std::get<0>(std::move(v_));
-  }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-
-  // The error; only valid when !ok().
-  const SmtpError& error() const {
-    assert(!ok());
-    return std::get<1>(v_);
-  }
-
- private:
-  std::variant<T, SmtpError> v_;
-};
+using SmtpResult = EmailResult<T, SmtpError>;
 
 // Builds an SmtpError.
 inline SmtpError smtp_error(SmtpErrc code, std::string detail) {

@@ -11,6 +11,8 @@
 #include <utility>
 #include <variant>
 
+#include "plugins/email/common/email_result.h"
+
 namespace post::email::store {
 
 enum class StoreErrc {
@@ -54,43 +56,9 @@ inline StoreError store_error(StoreErrc code, std::string detail) {
   return StoreError{code, std::move(detail)};
 }
 
-// A value or a StoreError; what every fallible function of the store returns. Never throws.
+// A value or a StoreError (plugins/email/common/email_result.h).
 template <class T>
-class [[nodiscard]] StoreResult {
- public:
-  StoreResult(T value) : v_(std::in_place_index<0>, std::move(value)) {}           // NOLINT
-  StoreResult(StoreError error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
-
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-
-  // The value; only valid when ok().
-  T& value() & {
-    assert(ok());
-    return std::get<0>(v_);
-  }
-  const T& value() const& {
-    assert(ok());
-    return std::get<0>(v_);
-  }
-  T&& value() && {
-    assert(ok());
-    return std::get<0>(std::move(v_));
-  }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-
-  // The error; only valid when !ok().
-  const StoreError& error() const {
-    assert(!ok());
-    return std::get<1>(v_);
-  }
-
- private:
-  std::variant<T, StoreError> v_;
-};
+using StoreResult = EmailResult<T, StoreError>;
 
 // The result of an operation with no value.
 struct Done {};
