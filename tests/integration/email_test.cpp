@@ -1,0 +1,339 @@
+// The email plugin on three real postd processes: alice (node 1) submits a message over SMTP
+// with python3's smtplib to bob (node 2); bob's node gets it as a POST notification of the
+// application "email" from alice and appends it to bob's INBOX log. A wrong password and a
+// MAIL FROM that is not the authenticated user are refused.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <crypt.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "plugins/email/delivery_payload.h"
+#include "plugins/email/mime/mime_decompose.h"
+#include "tests/support/postd_cluster.h"
+
+namespace post {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using testing::ClusterBinaries;
+using ::testing::HasSubstr;
+using testing::PostdCluster;
+
+constexpr int kNodes = 3;
+constexpr int kAliceNode = 1;
+constexpr int kBobNode = 2;
+const std::string kAlice = "alice@example.org";
+const std::string kBob = "bob@example.org";
+const std::string kAlicePassword = "correct horse battery staple";
+
+// Sends one message with smtplib and prints what happened as "result: <outcome> <code>".
+constexpr const char* kSmtpClient = R"PY(
+import smtplib, sys
+port, user, password, mail_from, rcpt = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+message = ("From: Alice <%s>\r\nTo: Bob <%s>\r\nSubject: Lunch?\r\n"
+           "Message-ID: <lunch-1@example.org>\r\nDate: Thu, 26 Nov 2026 05:00:00 +0000\r\n"
+           "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n"
+           "--b1\r\nContent-Type: text/plain\r\n\r\nShall we meet at noon?\r\n"
+           "--b1\r\nContent-Type: application/octet-stream\r\n\r\nAAAA\r\n--b1--\r\n") % (mail_from, rcpt)
+try:
+    with smtplib.SMTP("127.0.0.1", int(port), timeout=60) as s:
+        s.ehlo("client.example.org")
+        s.login(user, password)
+        s.sendmail(mail_from, [rcpt], message)
+    print("result: sent 250")
+except smtplib.SMTPAuthenticationError as e:
+    print("result: auth-refused %d" % e.smtp_code)
+except smtplib.SMTPDataError as e:
+    print("result: data-refused %d %s" % (e.smtp_code, e.smtp_error))
+except smtplib.SMTPSenderRefused as e:
+    print("result: sender-refused %d" % e.smtp_code)
+except smtplib.SMTPRecipientsRefused as e:
+    print("result: recipients-refused")
+except Exception as e:
+    print("result: error %r" % (e,))
+)PY";
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string hash_password(const std::string& password) {
+  crypt_data data{};
+  const char* out = crypt_r(password.c_str(), "$6$postemailtest$", &data);
+  return out == nullptr ? "" : out;
+}
+
+class EmailInPostd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::create_directories(fs::path(dir_.path()) / "plugins");
+    fs::copy_file(POST_PLUGIN_EMAIL, fs::path(dir_.path()) / "plugins" / "email.so");
+    std::string hash = hash_password(kAlicePassword);
+    ASSERT_FALSE(hash.empty());
+    std::ofstream(dir_.file("passwd")) << "# test users\n"
+                                       << kAlice << ":{CRYPT}" << hash << "\n"
+                                       << kBob << ":{CRYPT}" << hash_password("bob's") << "\n";
+    std::ofstream(dir_.file("client.py")) << kSmtpClient;
+
+    cluster_ = std::make_unique<PostdCluster>(
+        dir_, ClusterBinaries{POSTD_BIN, POSTCTL_BIN, POST_CA_BIN}, kNodes,
+        std::string(testing::kFastPastryYaml) + "plugin_dirs: [plugins]\n");
+    ASSERT_TRUE(cluster_->ok()) << cluster_->error();
+    ASSERT_TRUE(cluster_->add_user(kAliceNode, "Alice", kAlice)) << cluster_->error();
+    ASSERT_TRUE(cluster_->add_user(kBobNode, "Bob", kBob)) << cluster_->error();
+    // After add_user, which rewrites the configurations.
+    for (int i : {kAliceNode, kBobNode}) {
+      smtp_port_[i] = testing::free_port();
+      std::ofstream(dir_.file("node" + std::to_string(i) + ".yaml"), std::ios::app)
+          << "plugins:\n"
+          << "  - name: email\n"
+          << "    path: plugins/email.so\n"
+          << "    config: {smtp_listen: \"127.0.0.1:" << smtp_port_[i] << "\", hostname: node" << i
+          << ".example.org, passwd_file: \"" << dir_.file("passwd") << "\"}\n";
+    }
+    cluster_->start_all();
+    for (int i = 0; i < kNodes; ++i) {
+      std::string why;
+      ASSERT_TRUE(cluster_->wait_ready(i, 60s, &why)) << why;
+    }
+    ASSERT_NO_FATAL_FAILURE(wait_published(kAliceNode, kAlice));
+    ASSERT_NO_FATAL_FAILURE(wait_published(kBobNode, kBob));
+  }
+
+  void wait_published(int i, const std::string& email) {
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    for (;;) {
+      auto run = cluster_->postctl(i, {"users"});
+      if (run.exit_code == 0) {
+        for (const auto& u : run.json["users"]) {
+          if (u["email"] == email && u["published"].get<bool>()) return;
+        }
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        FAIL() << email << " is not published by node" << i << ":\n" << run.out;
+      }
+      std::this_thread::sleep_for(200ms);
+    }
+  }
+
+  // Runs the smtplib client against node i; the "result: ..." line it printed.
+  std::string submit(int i, const std::string& user, const std::string& password,
+                     const std::string& mail_from, const std::string& rcpt) {
+    static int runs = 0;
+    std::string log = dir_.file("smtp." + std::to_string(runs++) + ".log");
+    testing::run_command({"/usr/bin/python3", dir_.file("client.py"), std::to_string(smtp_port_[i]),
+                          user, password, mail_from, rcpt},
+                         log);
+    std::string out = read_text(log);
+    auto at = out.find("result: ");
+    return at == std::string::npos ? out : out.substr(at, out.find('\n', at) - at);
+  }
+
+  std::string all_logs() {
+    std::string logs;
+    for (int i = 0; i < kNodes; ++i) {
+      logs += "---- node" + std::to_string(i) + "\n" + cluster_->log(i);
+    }
+    return logs;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<PostdCluster> cluster_;
+  unsigned short smtp_port_[kNodes] = {};
+};
+
+TEST_F(EmailInPostd, AMessageAliceSubmitsLandsInBobsInbox) {
+  EXPECT_EQ(submit(kAliceNode, kAlice, kAlicePassword, kAlice, kBob), "result: sent 250")
+      << all_logs();
+
+  // Bob's node received one notification of the application "email" from alice...
+  nlohmann::json notifications;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  for (;;) {
+    auto run = cluster_->postctl(kBobNode, {"notifications", "--user", kBob});
+    if (run.exit_code == 0 && run.json.contains("notifications") &&
+        !run.json["notifications"].empty()) {
+      notifications = run.json["notifications"];
+      break;
+    }
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << run.out << all_logs();
+    std::this_thread::sleep_for(250ms);
+  }
+  ASSERT_EQ(notifications.size(), 1u) << notifications.dump();
+  EXPECT_EQ(notifications[0]["application"], "email");
+  EXPECT_EQ(notifications[0]["sender_email"], kAlice);
+
+  // ...and its email plugin appended the Insert to bob's INBOX, as the first record.
+  std::regex delivered("email: delivered message ([0-9a-f]{64}) to " + kBob +
+                       "'s INBOX at log index 0");
+  deadline = std::chrono::steady_clock::now() + 20s;
+  while (!std::regex_search(cluster_->log(kBobNode), delivered)) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << all_logs();
+    std::this_thread::sleep_for(200ms);
+  }
+  std::smatch m;
+  std::string bob_log = cluster_->log(kBobNode);
+  ASSERT_TRUE(std::regex_search(bob_log, m, delivered));
+  // The sender's node names the same message id.
+  EXPECT_THAT(cluster_->log(kAliceNode),
+              HasSubstr("sent message " + m[1].str() + " from " + kAlice));
+
+  // Both plugins reloaded live: the SMTP port stays, and the next message is bob's second.
+  for (int i : {kAliceNode, kBobNode}) {
+    auto reload = cluster_->postctl(i, {"reload", "email"});
+    ASSERT_EQ(reload.exit_code, 0) << reload.out << all_logs();
+  }
+  EXPECT_EQ(submit(kAliceNode, kAlice, kAlicePassword, kAlice, kBob), "result: sent 250")
+      << all_logs();
+  deadline = std::chrono::steady_clock::now() + 20s;
+  while (cluster_->log(kBobNode).find("'s INBOX at log index 1") == std::string::npos) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << all_logs();
+    std::this_thread::sleep_for(200ms);
+  }
+}
+
+TEST_F(EmailInPostd, AWrongPasswordIsRefused) {
+  EXPECT_EQ(submit(kAliceNode, kAlice, "not the password", kAlice, kBob),
+            "result: auth-refused 535")
+      << all_logs();
+  EXPECT_THAT(cluster_->log(kBobNode), ::testing::Not(HasSubstr("delivered message")));
+}
+
+TEST_F(EmailInPostd, AMailFromThatIsNotTheUserIsRefused) {
+  std::string result = submit(kAliceNode, kAlice, kAlicePassword, "mallory@example.org", kBob);
+  EXPECT_THAT(result, ::testing::StartsWith("result: data-refused 553")) << all_logs();
+  EXPECT_THAT(cluster_->log(kAliceNode), ::testing::Not(HasSubstr("sent message")));
+}
+
+TEST_F(EmailInPostd, AnUnknownRecipientIsRefusedAfterData) {
+  std::string result = submit(kAliceNode, kAlice, kAlicePassword, kAlice, "carol@example.org");
+  EXPECT_THAT(result, ::testing::StartsWith("result: data-refused 550")) << all_logs();
+}
+
+TEST_F(EmailInPostd, ANotificationThatIsNotAMessageIsDroppedNotDelivered) {
+  auto run = cluster_->postctl(kAliceNode, {"--timeout", "40", "notify", "--from", kAlice, "--to",
+                                            kBob, "--app", "email", "--data", "garbage"});
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (cluster_->log(kBobNode).find("email: dropped an email notification from " + kAlice) ==
+         std::string::npos) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << all_logs();
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_THAT(cluster_->log(kBobNode), ::testing::Not(HasSubstr("delivered message")));
+  EXPECT_TRUE(cluster_->running(kBobNode));
+}
+
+TEST(EmailConfig, BadConfigurationIsRefusedAtInitWithTheReason) {
+  testing::TempDir dir;
+  fs::create_directories(fs::path(dir.path()) / "plugins");
+  fs::copy_file(POST_PLUGIN_EMAIL, fs::path(dir.path()) / "plugins" / "email.so");
+  std::ofstream(dir.file("bad-passwd")) << kAlice << ":plaintext\n";
+  PostdCluster cluster(dir, ClusterBinaries{POSTD_BIN, POSTCTL_BIN, POST_CA_BIN}, 1,
+                       std::string(testing::kFastPastryYaml) + "plugin_dirs: [plugins]\n");
+  ASSERT_TRUE(cluster.ok()) << cluster.error();
+  std::ofstream(dir.file("node0.yaml"), std::ios::app)
+      << "plugins:\n"
+      << "  - {name: no-passwd, path: plugins/email.so, config: {smtp_listen: \"127.0.0.1:0\"}}\n"
+      << "  - {name: bad-passwd, path: plugins/email.so, config: {passwd_file: \""
+      << dir.file("bad-passwd") << "\"}}\n"
+      << "  - {name: bad-size, path: plugins/email.so, config: {passwd_file: \""
+      << dir.file("bad-passwd") << "\", max_message_bytes: 0}}\n";
+  cluster.start(0);
+  std::string why;
+  ASSERT_TRUE(cluster.wait_ready(0, 60s, &why)) << why;
+  auto run = cluster.postctl(0, {"plugins"});
+  std::map<std::string, nlohmann::json> all;
+  for (const auto& p : run.json["plugins"]) all[p.value("name", "")] = p;
+  EXPECT_EQ(all["no-passwd"].value("state", ""), "not loaded") << run.out;
+  EXPECT_THAT(all["no-passwd"].value("error", ""), HasSubstr("passwd_file is required"));
+  EXPECT_THAT(all["bad-passwd"].value("error", ""),
+              HasSubstr("line 1: the password is not {CRYPT}<hash>"));
+  EXPECT_THAT(all["bad-size"].value("error", ""), HasSubstr("max_message_bytes must be 1 to"));
+}
+
+// The payload codec and the flat layout, without a node.
+
+std::string reassemble_flat(std::string_view flat, const std::vector<std::string>& bodies) {
+  std::string out;
+  std::size_t at = 4;  // "EFL" + version
+  auto le = [&](int n) {
+    std::size_t v = 0;
+    for (int i = 0; i < n; ++i)
+      v |= std::size_t{static_cast<unsigned char>(flat[at + static_cast<std::size_t>(i)])}
+           << (8 * i);
+    at += static_cast<std::size_t>(n);
+    return v;
+  };
+  while (at < flat.size()) {
+    char tag = flat[at++];
+    if (tag == 0) {
+      std::size_t n = le(4);
+      out.append(flat.substr(at, n));
+      at += n;
+    } else {
+      out.append(bodies.at(le(2)));
+    }
+  }
+  return out;
+}
+
+TEST(EmailDeliveryPayload, FlatLayoutAndBodiesGiveTheMessageBack) {
+  const std::string message =
+      "From: a@x\r\nTo: b@y\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=b1\r\n\r\npreamble\r\n"
+      "--b1\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+      "--b1\r\nContent-Type: message/rfc822\r\n\r\nFrom: c@z\r\nSubject: in\r\n\r\ninner\r\n"
+      "--b1--\r\nepilogue\r\n";
+  auto d = email::decompose(message);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(reassemble_flat(email::flatten_layout(d->layout), d->bodies), message);
+}
+
+TEST(EmailDeliveryPayload, RoundTripsAndRefusesGarbage) {
+  email::DeliveryPayload p;
+  p.message_id = email::sha256("m");
+  p.size = 1234;
+  p.sent_at = 1790000000;
+  p.mail_from = kAlice;
+  p.subject = std::string(1000, 's');  // cut to kMaxSummaryFieldBytes
+  p.inline_layout = "EFL\x01";
+  p.parts.resize(email::kMaxPayloadParts);
+  p.parts[3].key[0] = 7;
+  std::string bytes = email::encode_payload(p);
+  EXPECT_LE(bytes.size(), email::kMaxPayloadBytes);
+  std::string why;
+  auto back = email::decode_payload(bytes, &why);
+  ASSERT_TRUE(back) << why;
+  EXPECT_EQ(back->message_id, p.message_id);
+  EXPECT_EQ(back->size, 1234u);
+  EXPECT_EQ(back->sent_at, 1790000000);
+  EXPECT_EQ(back->subject.size(), email::kMaxSummaryFieldBytes);
+  EXPECT_EQ(back->inline_layout, p.inline_layout);
+  ASSERT_EQ(back->parts.size(), email::kMaxPayloadParts);
+  EXPECT_EQ(back->parts[3].key[0], 7);
+
+  EXPECT_FALSE(email::decode_payload("", &why));
+  EXPECT_FALSE(email::decode_payload("garbage", &why));
+  EXPECT_FALSE(email::decode_payload(bytes + "x", &why));
+  EXPECT_EQ(why, "trailing bytes");
+  for (std::size_t cut = 0; cut < bytes.size(); cut += 7) {
+    EXPECT_FALSE(email::decode_payload(bytes.substr(0, cut), &why)) << cut;
+  }
+}
+
+}  // namespace
+}  // namespace post
