@@ -84,22 +84,9 @@ ImapError make_reader_error(ImapErrc code, ImapStatus status, std::string tag, s
 
 bool is_valid_tag(std::string_view tag) {
   if (tag.empty() || tag.size() > kMaxTagBytes) return false;
-  for (char c : tag) {
-    auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f) return false;
-    switch (c) {
-      case '(':
-      case ')':
-      case '{':
-      case '%':
-      case '*':
-      case '"':
-      case '\\':
-      case '+': return false;
-      default: break;
-    }
-  }
-  return true;
+  // tag = 1*<any ASTRING-CHAR except "+">; ASTRING-CHAR = ATOM-CHAR / "]" (RFC 3501 9).
+  return std::all_of(tag.begin(), tag.end(),
+                     [](char c) { return c != '+' && (c == ']' || is_atom_char(c)); });
 }
 
 void ImapCommandReader::feed(std::string_view bytes) {
