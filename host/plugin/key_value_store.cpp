@@ -1,23 +1,6 @@
 #include "host/plugin/key_value_store.h"
 
 namespace post::plugin {
-namespace {
-
-// Shares a store kept elsewhere (by MemoryKeyValueStores) behind a unique_ptr.
-class SharedStore final : public KeyValueStore {
- public:
-  explicit SharedStore(std::shared_ptr<KeyValueStore> store) : store_(std::move(store)) {}
-  Result<std::optional<std::string>> get(std::string_view key) override { return store_->get(key); }
-  Status put(std::string_view key, std::string_view value) override {
-    return store_->put(key, value);
-  }
-  Status remove(std::string_view key) override { return store_->remove(key); }
-
- private:
-  std::shared_ptr<KeyValueStore> store_;
-};
-
-}  // namespace
 
 Result<std::optional<std::string>> MemoryKeyValueStore::get(std::string_view key) {
   std::lock_guard lock(mu_);
@@ -41,7 +24,8 @@ Status MemoryKeyValueStore::remove(std::string_view key) {
 
 KeyValueStoreFactory MemoryKeyValueStores::factory() {
   return [this](const std::string& plugin_name) -> Result<std::unique_ptr<KeyValueStore>> {
-    return std::unique_ptr<KeyValueStore>(std::make_unique<SharedStore>(store(plugin_name)));
+    return std::unique_ptr<KeyValueStore>(
+        std::make_unique<SharedKeyValueStore>(store(plugin_name)));
   };
 }
 

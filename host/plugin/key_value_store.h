@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "host/core/result.h"
 
@@ -37,6 +38,21 @@ class KeyValueStore {
 // Opens the store of the plugin named by its argument.
 using KeyValueStoreFactory =
     std::function<Result<std::unique_ptr<KeyValueStore>>(const std::string& plugin_name)>;
+
+// A store kept elsewhere (shared_ptr), behind the unique_ptr a KeyValueStoreFactory returns,
+// so that its owner and the plugin read the same store.
+class SharedKeyValueStore final : public KeyValueStore {
+ public:
+  explicit SharedKeyValueStore(std::shared_ptr<KeyValueStore> store) : store_(std::move(store)) {}
+  Result<std::optional<std::string>> get(std::string_view key) override { return store_->get(key); }
+  Status put(std::string_view key, std::string_view value) override {
+    return store_->put(key, value);
+  }
+  Status remove(std::string_view key) override { return store_->remove(key); }
+
+ private:
+  std::shared_ptr<KeyValueStore> store_;
+};
 
 class MemoryKeyValueStore final : public KeyValueStore {
  public:

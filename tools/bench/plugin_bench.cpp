@@ -198,21 +198,6 @@ class LineClient {
   std::string error_;
 };
 
-// Hands the manager a store the benchmark keeps a handle on, so that its direct calls and the
-// plugin's calls read the same store.
-class SharedKeyValueStore final : public KeyValueStore {
- public:
-  explicit SharedKeyValueStore(std::shared_ptr<KeyValueStore> store) : store_(std::move(store)) {}
-  Result<std::optional<std::string>> get(std::string_view key) override { return store_->get(key); }
-  Status put(std::string_view key, std::string_view value) override {
-    return store_->put(key, value);
-  }
-  Status remove(std::string_view key) override { return store_->remove(key); }
-
- private:
-  std::shared_ptr<KeyValueStore> store_;
-};
-
 // A PluginManager whose io_context runs on a thread of its own, as in postd. Other threads
 // reach the manager through call() and call_async(), which run on the io thread.
 class PluginNode {
