@@ -52,14 +52,6 @@ bool is_list_char(char c) {
   return is_astring_char(c) || c == '%' || c == '*';
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (to_upper_ascii(a[i]) != to_upper_ascii(b[i])) return false;
-  }
-  return true;
-}
-
 std::string to_upper(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = to_upper_ascii(c);

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "plugins/email/common/ascii.h"
 #include "plugins/email/imap/imap_date.h"
 #include "plugins/email/imap/imap_reader.h"
 #include "plugins/email/imap/imap_result.h"
@@ -27,8 +28,6 @@ bool is_astring_char(char c);
 // list-char: ATOM-CHAR, "%", "*" or "]" (and 8-bit bytes, as above).
 bool is_list_char(char c);
 
-// ASCII case-insensitive equality.
-bool iequals(std::string_view a, std::string_view b);
 // ASCII upper case.
 std::string to_upper(std::string_view s);
 

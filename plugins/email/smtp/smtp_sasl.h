@@ -1,11 +1,12 @@
-// The SASL pieces of SMTP AUTH (RFC 4954): base64 for challenges and responses, and the
-// PLAIN message (RFC 4616). LOGIN is two base64 lines and needs nothing more.
+// The SASL pieces of SMTP AUTH (RFC 4954): the PLAIN message (RFC 4616), and base64 for
+// challenges and responses (common/base64.h). LOGIN is two base64 lines and needs nothing more.
 #pragma once
 
 #include <cstddef>
 #include <string>
 #include <string_view>
 
+#include "plugins/email/common/base64.h"
 #include "plugins/email/smtp/smtp_error.h"
 
 namespace post::email {
@@ -14,14 +15,6 @@ namespace post::email {
 inline constexpr std::size_t kMaxAuthLineBytes = 12288;
 // RFC 4616 2: authcid and passwd are at most 255 octets; authzid the same by our choice.
 inline constexpr std::size_t kMaxSaslFieldBytes = 255;
-
-// Decodes RFC 4648 base64 with the standard alphabet. Padding may be present (then exactly
-// right) or left out; whitespace, other characters, '=' inside the text and a length that
-// cannot come from base64 are refused (kBadBase64).
-SmtpResult<std::string> decode_base64(std::string_view text);
-
-// Encodes `bytes` as padded base64.
-std::string encode_base64(std::string_view bytes);
 
 struct PlainCredentials {
   std::string authzid;  // empty when the client asks for no other identity

@@ -424,7 +424,7 @@ void SmtpSession::on_auth_response(std::string_view line) {
     auth_user_.clear();
     return reply(501, "5.7.0", "Authentication cancelled");
   }
-  auto decoded = decode_base64(line);
+  auto decoded = decode_base64_strict(line);
   if (!decoded) {
     auth_user_.clear();
     return reply_error(501, "5.5.2", "Cannot decode base64 response");

@@ -4,6 +4,8 @@
 
 #include <string_view>
 
+#include "plugins/email/common/ascii.h"
+
 namespace post::email {
 
 constexpr char ascii_upper(char c) {
@@ -21,9 +23,6 @@ constexpr bool is_ascii_hex(char c) {
 constexpr bool is_non_ascii(char c) {
   return static_cast<unsigned char>(c) >= 0x80;
 }
-
-// True when `a` and `b` are equal ignoring ASCII case.
-bool iequals(std::string_view a, std::string_view b);
 
 // True when `text` begins with `prefix`, ignoring ASCII case.
 bool istarts_with(std::string_view text, std::string_view prefix);
