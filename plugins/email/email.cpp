@@ -1,26 +1,29 @@
-// email: the ePOST plugin, first slice (docs/protocol/email.md). SMTP submission on a socket
-// the host listens on, driven by SmtpSession on an Asio loop of the plugin's own thread; a
-// message is decomposed (mime/), its leaf bodies and, when large, its layout are put in the
-// secure store, and a notification (delivery_payload.h) goes to each recipient's node, which
-// appends an Insert to the recipient's INBOX log ("folder/1", store/).
+// email: the ePOST plugin (docs/protocol/email.md). SMTP submission, IMAP4rev1 and (when
+// configured) POP3 on sockets the host listens on, each driven by its sans-I/O engine on an
+// Asio loop of the plugin's own thread. A submitted message is decomposed (mime/), its leaf
+// bodies and, when large, its layout are put in the secure store (server/stored_message.h),
+// and a notification (server/delivery_payload.h) goes to each recipient's node, which appends
+// an Insert to the recipient's INBOX log; the sender's copy goes to its Sent folder. Folders
+// are POST logs held by MailAccount (server/mail_account.h), which the IMAP and POP3 sessions
+// read and write.
 //
-// Config: smtp_listen ("127.0.0.1:2025"), hostname ("localhost"), passwd_file (required; lines
-// "email:{CRYPT}<crypt(3) hash>"), max_message_bytes (25 MiB).
+// Config: smtp_listen ("127.0.0.1:2025"), imap_listen ("127.0.0.1:1143"; "" turns IMAP
+// off), pop3_listen (POP3 off unless set, e.g. "127.0.0.1:2110"), hostname ("localhost"),
+// passwd_file (required; lines "email:{CRYPT}<crypt(3) hash>"), max_message_bytes (25 MiB).
 //
-// Threads: the host calls the vtable and every callback on its executor; SMTP connections live
-// on the plugin's thread only. Host completions for a connection are posted to that thread
-// before they touch the session. Receiving runs on the executor entirely.
+// Threads: the host calls the vtable and every callback on its executor; connections, mail
+// accounts and deliveries live on the plugin's thread only. Host completions are posted to
+// that thread (HostMailIo) before they touch any of them.
 //
-// Not in this slice: TLS (AUTH works on loopback only, as SmtpSession enforces), IMAP, the
-// Sent folder, bounces, the recipient-side block list, handing open SMTP connections over on a
-// reload (drain keeps them; the new version does not take them; the old one closes them).
+// Not yet: TLS (AUTH and LOGIN work on loopback only, as the engines enforce), bounces, the
+// X-POST-Verified-Sender header, mailing lists, handing open connections over on a reload
+// (drain keeps them; the new version does not take them; the old one closes them).
 #include <crypt.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
 #include <sys/socket.h>
@@ -28,8 +31,6 @@
 #include <unistd.h>
 #include <algorithm>
 #include <array>
-#include <cctype>
-#include <chrono>
 #include <ctime>
 #include <deque>
 #include <fstream>
@@ -44,15 +45,18 @@
 #include <variant>
 #include <vector>
 
-#include "plugins/email/delivery_payload.h"
+#include "plugins/email/common/ascii.h"
 #include "plugins/email/mime/gmime_runtime.h"
-#include "plugins/email/mime/mime_decompose.h"
+#include "plugins/email/pop3/pop3_session.h"
+#include "plugins/email/server/delivery_payload.h"
+#include "plugins/email/server/imap_session.h"
+#include "plugins/email/server/mail_account.h"
+#include "plugins/email/server/stored_message.h"
 #include "plugins/email/smtp/smtp_session.h"
-#include "plugins/email/store/mail_record.h"
 #include "post/sdk.hpp"
 
 #ifndef EMAIL_VERSION
-#define EMAIL_VERSION "0.1.0"
+#define EMAIL_VERSION "0.2.0"
 #endif
 
 namespace post::email {
@@ -62,18 +66,12 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using sdk::Host;
 
-// The INBOX's log (store/FORMAT.md): INBOX is created with UIDVALIDITY 1.
-constexpr std::uint32_t kInboxUidValidity = 1;
 // A passwd file larger than this is refused: it lists the few users of one node.
 constexpr std::uintmax_t kMaxPasswdFileBytes = 1 << 20;
 // Bytes read from a client per read call.
 constexpr std::size_t kReadChunkBytes = 16 * 1024;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+// The folder a sender's copy goes to (created on first use).
+constexpr std::string_view kSentFolder = "Sent";
 
 // email -> crypt(3) hash, from "email:{CRYPT}<hash>" lines; blank lines and '#' comments are
 // skipped. Throws sdk::Exception naming the file and line on anything else.
@@ -96,7 +94,7 @@ std::map<std::string, std::string> read_passwd_file(const std::string& path) {
     };
     auto colon = line.find(':');
     if (colon == std::string::npos) throw bad("expected email:{CRYPT}<hash>");
-    std::string email = lower(line.substr(0, colon));
+    std::string email = to_ascii_lower(line.substr(0, colon));
     std::string rest = line.substr(colon + 1);
     if (email.find('@') == std::string::npos) throw bad("the user is not an email address");
     if (rest.rfind("{CRYPT}", 0) != 0) throw bad("the password is not {CRYPT}<hash>");
@@ -122,10 +120,14 @@ bool password_matches(const std::string& password, const std::string& hash) {
   return diff == 0;
 }
 
-Digest to_digest(const sdk::Bytes& b) {
-  Digest d{};
+store::Bytes32 to_bytes32(const sdk::Bytes& b) {
+  store::Bytes32 d{};
   std::copy_n(b.begin(), std::min(b.size(), d.size()), d.begin());
   return d;
+}
+
+std::span<const std::uint8_t> as_bytes(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
 bool temporary(post_status code) {
@@ -133,24 +135,142 @@ bool temporary(post_status code) {
          code != POST_ERR_TOO_LARGE;
 }
 
+IoError io_error(const sdk::Error& e) {
+  return IoError{e.message, temporary(e.code)};
+}
+
+// MailIo over the host table: every completion is posted to the plugin's loop.
+class HostMailIo final : public MailIo {
+ public:
+  HostMailIo(Host& host, asio::io_context& io) : host_(host), io_(io) {}
+
+  void read_log(const std::string& user, const std::string& log, std::uint64_t from,
+                std::function<void(IoResult<std::vector<LogEntry>>)> done) override {
+    auto started = host_.log_read(
+        user, log, from, kLogReadPage, [this, done](sdk::Result<std::vector<sdk::LogRecord>> r) {
+          if (!r.ok()) return later(done, IoResult<std::vector<LogEntry>>(io_error(r.error())));
+          std::vector<LogEntry> entries;
+          entries.reserve(r->size());
+          for (auto& rec : *r) {
+            entries.push_back(LogEntry{rec.index, std::string(sdk::to_string_view(rec.data))});
+          }
+          later(done, IoResult<std::vector<LogEntry>>(std::move(entries)));
+        });
+    if (!started.ok()) later(done, IoResult<std::vector<LogEntry>>(io_error(started.error())));
+  }
+
+  void append_log(const std::string& user, const std::string& log, std::string record,
+                  std::function<void(IoResult<std::uint64_t>)> done) override {
+    auto started =
+        host_.log_append(user, log, as_bytes(record), [this, done](sdk::Result<std::uint64_t> r) {
+          if (!r.ok()) {
+            return later(done, IoResult<std::uint64_t>(io_error(r.error())));
+          }
+          later(done, IoResult<std::uint64_t>(*r));
+        });
+    if (!started.ok()) later(done, IoResult<std::uint64_t>(io_error(started.error())));
+  }
+
+  void put_content(std::string content,
+                   std::function<void(IoResult<store::PartRef>)> done) override {
+    auto started =
+        host_.store_put(as_bytes(content), [this, done](sdk::Result<sdk::StoredContent> r) {
+          if (!r.ok()) return later(done, IoResult<store::PartRef>(io_error(r.error())));
+          later(done, IoResult<store::PartRef>(
+                          store::PartRef{to_bytes32(r->handle), to_bytes32(r->key)}));
+        });
+    if (!started.ok()) later(done, IoResult<store::PartRef>(io_error(started.error())));
+  }
+
+  void fetch_content(const store::PartRef& ref,
+                     std::function<void(IoResult<std::string>)> done) override {
+    auto started = host_.store_fetch(ref.handle, ref.key, [this, done](sdk::Result<sdk::Bytes> r) {
+      if (!r.ok()) return later(done, IoResult<std::string>(io_error(r.error())));
+      later(done, IoResult<std::string>(std::string(sdk::to_string_view(*r))));
+    });
+    if (!started.ok()) later(done, IoResult<std::string>(io_error(started.error())));
+  }
+
+ private:
+  template <class F, class R>
+  void later(F done, R result) {
+    asio::post(io_, [done = std::move(done), result = std::move(result)]() mutable {
+      done(std::move(result));
+    });
+  }
+
+  Host& host_;
+  asio::io_context& io_;
+};
+
 struct Settings {
   std::string hostname;
   std::size_t max_message_bytes = kDefaultMaxMessageBytes;
   std::map<std::string, std::string> users;  // passwd file
 };
 
-class SmtpConnection;
+// Everything the connections share; lives on the plugin's thread.
+class Service final : public ImapServices {
+ public:
+  explicit Service(Host& h) : host(h), host_io(h, loop), message_loader(host_io) {}
 
-// What the SMTP side needs of the plugin: settings and the host.
-struct Service {
+  bool check_password(const std::string& user, const std::string& password) override {
+    auto known = settings.users.find(user);
+    return known != settings.users.end() && password_matches(password, known->second);
+  }
+  MailAccount* account(const std::string& user) override {
+    if (!settings.users.contains(user)) return nullptr;
+    return recipient_account(user);
+  }
+  // The account of a user the host serves (deliveries), whether or not it may log in here.
+  MailAccount* recipient_account(const std::string& user) {
+    auto& a = accounts[user];
+    if (!a) a = std::make_unique<MailAccount>(host_io, user);
+    return a.get();
+  }
+  MessageLoader& loader() override { return message_loader; }
+  MailIo& io() override { return host_io; }
+  void log_warning(const std::string& text) override { host.warn(text); }
+
   Host& host;
   Settings settings;
-  asio::io_context io;
+  asio::io_context loop;  // the plugin's thread runs it
+  HostMailIo host_io;
+  MessageLoader message_loader;
+  std::map<std::string, std::unique_ptr<MailAccount>> accounts;
+  std::set<std::string> pop3_locked;  // users with a POP3 session (RFC 1939: one at a time)
 };
 
-// One delivery in flight: stores the bodies (and a large layout), then notifies each
-// recipient, then answers the session. Lives on the plugin's thread; host completions are
-// posted back to it.
+// Appends `insert` to folder `name` of `account`, creating the folder first when it is
+// missing. Logs a failure; `done` (optional) gets whether it worked.
+void file_message(Service& service, MailAccount& account, std::string name, store::Insert insert,
+                  std::function<void(bool)> done = nullptr) {
+  auto fail = [&service, &account, name, done](const std::string& why) {
+    service.host.error("could not file a message in " + account.user() + "'s " + name + ": " + why);
+    if (done) done(false);
+  };
+  account.open(
+      [&service, &account, name, insert = std::move(insert), done, fail](IoResult<void> r) mutable {
+        if (!r.ok()) return fail(r.error().message);
+        auto append = [&account, insert, done, fail](std::uint32_t uidvalidity) {
+          account.append_to_folder(uidvalidity, insert, [done, fail](IoResult<void> a) {
+            if (!a.ok()) return fail(a.error().message);
+            if (done) done(true);
+          });
+        };
+        if (auto uv = account.mailbox().uidvalidity(name)) return append(*uv);
+        store::CreateFolder create{name, account.mailbox().next_uidvalidity()};
+        account.append_to_list(create, [&account, name, append, fail](IoResult<void> c) {
+          auto uv = account.mailbox().uidvalidity(name);
+          if (!uv) return fail(c.ok() ? "the folder did not appear" : c.error().message);
+          append(*uv);
+        });
+        (void)service;
+      });
+}
+
+// One delivery in flight: stores the message, then notifies each recipient, then answers the
+// session, then files the sender's copy in Sent.
 class Delivery : public std::enable_shared_from_this<Delivery> {
  public:
   using Done = std::function<void(const SmtpVerdict&)>;
@@ -162,93 +282,56 @@ class Delivery : public std::enable_shared_from_this<Delivery> {
         done_(std::move(done)) {}
 
   void run() {
-    auto decomposed = decompose(message_.data);
-    if (!decomposed) {
-      return finish(
-          SmtpVerdict::permanent_failure("message refused: " + decomposed.error().detail, "5.6.0"));
+    if (message_.rcpt_to.empty()) {
+      return finish(SmtpVerdict::permanent_failure("no valid recipients", "5.5.1"));
     }
-    decomposed_ = std::move(*decomposed);
-    if (decomposed_.bodies.size() > kMaxPayloadParts) {
-      return finish(SmtpVerdict::permanent_failure("too many MIME parts", "5.3.4"));
-    }
-    payload_.message_id = sha256(normalise_line_endings(message_.data));
-    payload_.size = static_cast<std::uint32_t>(decomposed_.layout.size);
-    payload_.sent_at = static_cast<std::int64_t>(std::time(nullptr));
-    payload_.mail_from = sender_;
-    const Envelope& env = decomposed_.layout.envelope;
+    auto self = shared_from_this();
+    store_message(service_.host_io, message_.data, [self](IoResult<StoredMessage> r) {
+      if (!r.ok()) {
+        if (!r.error().temporary) {
+          return self->finish(
+              SmtpVerdict::permanent_failure("message refused: " + r.error().message, "5.6.0"));
+        }
+        self->service_.host.warn("storing a message from " + self->sender_ +
+                                 " failed: " + r.error().message);
+        return self->finish(SmtpVerdict::temporary_failure(
+            "cannot store the message now, try again later", "4.3.0"));
+      }
+      self->stored_ = std::move(*r);
+      self->notify_all();
+    });
+  }
+
+ private:
+  void notify_all() {
+    DeliveryPayload payload;
+    payload.message_id = stored_.ref.message_id;
+    payload.size = stored_.ref.size;
+    payload.sent_at = static_cast<std::int64_t>(std::time(nullptr));
+    payload.mail_from = sender_;
+    const Envelope& env = stored_.envelope;
     auto join = [](const std::vector<MailAddress>& list) {
       std::string out;
       for (const auto& a : list) out += (out.empty() ? "" : ", ") + a.address;
       return out;
     };
-    payload_.from = join(env.from);
-    payload_.to = join(env.to);
-    payload_.subject = env.subject;
-    payload_.date = env.date;
-    payload_.message_id_header = env.message_id;
-    std::string layout = flatten_layout(decomposed_.layout);
-    payload_.parts.resize(decomposed_.bodies.size());
-    pending_ = 0;
-    for (std::size_t i = 0; i < decomposed_.bodies.size(); ++i) {
-      // An empty body is not stored: its handle and key stay zero.
-      if (failed_) return;
-      if (decomposed_.bodies[i].empty()) continue;
-      put(decomposed_.bodies[i], [this, i](const StoredRef& ref) { payload_.parts[i] = ref; });
-    }
-    if (layout.size() <= kMaxInlineLayoutBytes) {
-      payload_.inline_layout = std::move(layout);
-    } else {
-      put(layout, [this](const StoredRef& ref) { payload_.stored_layout = ref; });
-    }
-    if (pending_ == 0 && !failed_) notify_all();
-  }
-
- private:
-  // Stores `content`; `take` records the reference on the plugin's thread.
-  void put(const std::string& content, std::function<void(const StoredRef&)> take) {
-    ++pending_;
-    auto self = shared_from_this();
-    auto on_done = [self, take](sdk::Result<sdk::StoredContent> r) {
-      asio::post(self->service_.io, [self, take, r = std::move(r)] {
-        if (r.ok()) {
-          take(StoredRef{to_digest(r.value().handle), to_digest(r.value().key)});
-        } else {
-          self->store_failed(r.error().message);
-        }
-        if (--self->pending_ == 0 && !self->failed_) self->notify_all();
-      });
-    };
-    auto started = service_.host.store_put(
-        std::span(reinterpret_cast<const std::uint8_t*>(content.data()), content.size()), on_done);
-    if (!started.ok()) {
-      --pending_;
-      store_failed(started.error().message);
-    }
-  }
-
-  void store_failed(const std::string& why) {
-    if (failed_) return;
-    failed_ = true;
-    service_.host.warn("store_put failed for a message from " + sender_ + ": " + why);
-    finish(
-        SmtpVerdict::temporary_failure("cannot store the message now, try again later", "4.3.0"));
-  }
-
-  void notify_all() {
-    std::string bytes = encode_payload(payload_);
-    std::span<const std::uint8_t> span(reinterpret_cast<const std::uint8_t*>(bytes.data()),
-                                       bytes.size());
-    if (message_.rcpt_to.empty()) {
-      return finish(SmtpVerdict::permanent_failure("no valid recipients", "5.5.1"));
-    }
+    payload.from = join(env.from);
+    payload.to = join(env.to);
+    payload.subject = env.subject;
+    payload.date = env.date;
+    payload.message_id_header = env.message_id;
+    payload.layout = stored_.ref.layout;
+    payload.parts = stored_.ref.parts;
+    std::string bytes = encode_payload(payload);
     outcomes_.assign(message_.rcpt_to.size(), POST_OK);
     waiting_ = message_.rcpt_to.size();
     auto self = shared_from_this();
     for (std::size_t i = 0; i < message_.rcpt_to.size(); ++i) {
       auto on_sent = [self, i](sdk::Status s) {
-        asio::post(self->service_.io, [self, i, s] { self->sent(i, s); });
+        asio::post(self->service_.loop, [self, i, s] { self->sent(i, s); });
       };
-      auto started = service_.host.notify_send(sender_, message_.rcpt_to[i], span, on_sent);
+      auto started =
+          service_.host.notify_send(sender_, message_.rcpt_to[i], as_bytes(bytes), on_sent);
       if (!started.ok()) sent(i, started);
     }
   }
@@ -256,7 +339,7 @@ class Delivery : public std::enable_shared_from_this<Delivery> {
   void sent(std::size_t i, const sdk::Status& s) {
     if (!s.ok()) {
       outcomes_[i] = s.error().code;
-      service_.host.warn("delivery of message " + hex(payload_.message_id) + " from " + sender_ +
+      service_.host.warn("delivery of message " + hex(stored_.ref.message_id) + " from " + sender_ +
                          " to " + message_.rcpt_to[i] + " failed: " + s.error().message);
     }
     if (--waiting_ > 0) return;
@@ -270,12 +353,10 @@ class Delivery : public std::enable_shared_from_this<Delivery> {
         ++unknown;
       }
     }
-    std::string id = hex(payload_.message_id);
+    std::string id = hex(stored_.ref.message_id);
     if (temp > 0) {
-      return finish(
-          SmtpVerdict::temporary_failure("some recipients cannot be reached now, try "
-                                         "again later",
-                                         "4.3.0"));
+      return finish(SmtpVerdict::temporary_failure(
+          "some recipients cannot be reached now, try again later", "4.3.0"));
     }
     if (ok == 0) {
       SmtpVerdict v = SmtpVerdict::permanent_failure(
@@ -293,6 +374,15 @@ class Delivery : public std::enable_shared_from_this<Delivery> {
                        " recipient(s)");
     service_.host.counter_add("sent");
     finish(SmtpVerdict::queued(id.substr(0, 16)));
+    // The sender's copy.
+    store::Insert copy;
+    copy.message = stored_.ref;
+    copy.message.internal_date = static_cast<std::int64_t>(std::time(nullptr));
+    copy.message.sender = sender_;
+    copy.flags.system = store::kSeen;
+    if (MailAccount* account = service_.account(sender_)) {
+      file_message(service_, *account, std::string(kSentFolder), std::move(copy));
+    }
   }
 
   void finish(const SmtpVerdict& verdict) {
@@ -306,115 +396,65 @@ class Delivery : public std::enable_shared_from_this<Delivery> {
   std::string sender_;
   MessageReceived message_;
   Done done_;
-  DecomposedMessage decomposed_;
-  DeliveryPayload payload_;
-  std::size_t pending_ = 0;
-  bool failed_ = false;
+  StoredMessage stored_;
   std::vector<post_status> outcomes_;
   std::size_t waiting_ = 0;
 };
 
-// One SMTP client, on the plugin's thread.
-class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
+// A client connection on the plugin's thread: reads into its engine and writes what the
+// engine says, in order. The protocols differ only in how bytes are handed over.
+class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  SmtpConnection(Service& service, tcp::socket socket, SmtpOptions options)
-      : service_(service), socket_(std::move(socket)), session_(std::move(options)) {}
+  Connection(Service& service, tcp::socket socket)
+      : service_(service), socket_(std::move(socket)) {}
+  virtual ~Connection() = default;
 
-  void begin() {
-    pump();
-    read();
-  }
+  virtual void begin() = 0;
+
+  // Called once, on the plugin's loop, after the connection closed: its owner lets it go.
+  void on_closed(std::function<void(Connection*)> closed) { on_closed_ = std::move(closed); }
 
   void close() {
+    closing_ = true;
     boost::system::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
+    if (on_closed_) {
+      // Not now: a handler of this connection may be on the stack.
+      asio::post(socket_.get_executor(), [closed = std::move(on_closed_), this] { closed(this); });
+      on_closed_ = nullptr;
+    }
   }
 
- private:
+ protected:
+  // The engine took `bytes`; send its output and decide whether to read on.
+  virtual void received(std::string_view bytes) = 0;
+  virtual bool wants_input() const = 0;
+  // After the last queued write: close the connection if the engine has ended.
+  virtual bool finished() const = 0;
+
   void read() {
-    if (reading_ || closing_) return;
+    if (reading_ || closing_ || !wants_input()) return;
     reading_ = true;
     auto self = shared_from_this();
     socket_.async_read_some(asio::buffer(buffer_),
                             [self](boost::system::error_code ec, std::size_t n) {
                               self->reading_ = false;
                               if (ec) return self->close();
-                              self->session_.feed(std::string_view(self->buffer_.data(), n));
-                              self->pump();
-                              if (!self->session_.awaiting_answer()) self->read();
+                              self->received(std::string_view(self->buffer_.data(), n));
+                              self->read();
                             });
   }
 
-  // Sends the session's output and acts on its events.
-  void pump() {
-    if (session_.has_output()) write(session_.take_output());
-    while (auto event = session_.next_event()) {
-      std::visit([this](auto& e) { on(e); }, *event);
-    }
-    if (session_.has_output()) write(session_.take_output());
-  }
-
-  void answered() {
-    pump();
-    if (!session_.closed()) read();
-  }
-
   void write(std::string bytes) {
+    if (bytes.empty() || closing_) return;
     outbox_.push_back(std::move(bytes));
     if (outbox_.size() == 1) write_next();
   }
 
-  void write_next() {
-    auto self = shared_from_this();
-    asio::async_write(socket_, asio::buffer(outbox_.front()),
-                      [self](boost::system::error_code ec, std::size_t) {
-                        if (ec) return self->close();
-                        self->outbox_.pop_front();
-                        if (!self->outbox_.empty()) {
-                          self->write_next();
-                        } else if (self->closing_) {
-                          self->close();
-                        }
-                      });
-  }
-
-  void on(AuthRequest& r) {
-    std::string user = lower(r.user);
-    bool ok = (r.authzid.empty() || lower(r.authzid) == user);
-    auto known = service_.settings.users.find(user);
-    ok =
-        ok && known != service_.settings.users.end() && password_matches(r.password, known->second);
-    std::fill(r.password.begin(), r.password.end(), '\0');
-    if (!ok) service_.host.warn("SMTP AUTH failed for a client on " + peer());
-    session_.auth_result(ok);
-  }
-
-  void on(RcptRequest&) { session_.rcpt_result(SmtpVerdict::accept()); }
-
-  void on(MessageReceived& m) {
-    std::string user = lower(session_.authenticated_user());
-    if (!m.mail_from.empty() && lower(m.mail_from) != user) {
-      SmtpVerdict v = SmtpVerdict::permanent_failure(
-          "the sender address must be the authenticated user's", "5.7.1");
-      v.code = 553;
-      service_.host.warn("refused a message from " + user + " with MAIL FROM another address");
-      session_.message_result(v);
-      return;
-    }
-    // The delivery keeps the connection alive: no read is pending while it runs.
-    auto delivery = std::make_shared<Delivery>(
-        service_, user, std::move(m), [self = shared_from_this()](const SmtpVerdict& verdict) {
-          self->session_.message_result(verdict);
-          self->answered();
-        });
-    delivery->run();
-  }
-
-  void on(StartTls&) { closing_ = true; }  // never offered: tls_available is false
-  void on(Close&) {
-    closing_ = true;
-    if (outbox_.empty()) close();
+  // Closes once everything queued is written, if the engine has finished.
+  void close_when_sent() {
+    if (outbox_.empty() && finished()) close();
   }
 
   std::string peer() const {
@@ -424,17 +464,264 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
   }
 
   Service& service_;
+
+ private:
+  void write_next() {
+    auto self = shared_from_this();
+    asio::async_write(socket_, asio::buffer(outbox_.front()),
+                      [self](boost::system::error_code ec, std::size_t) {
+                        if (ec) return self->close();
+                        self->outbox_.pop_front();
+                        if (!self->outbox_.empty()) return self->write_next();
+                        self->close_when_sent();
+                      });
+  }
+
   tcp::socket socket_;
-  SmtpSession session_;
+  std::function<void(Connection*)> on_closed_;
   std::array<char, kReadChunkBytes> buffer_{};
   std::deque<std::string> outbox_;
   bool reading_ = false;
   bool closing_ = false;
 };
 
+class SmtpConnection final : public Connection {
+ public:
+  SmtpConnection(Service& service, tcp::socket socket, SmtpOptions options)
+      : Connection(service, std::move(socket)), session_(std::move(options)) {}
+
+  void begin() override {
+    pump();
+    read();
+  }
+
+ private:
+  void received(std::string_view bytes) override {
+    session_.feed(bytes);
+    pump();
+  }
+  bool wants_input() const override { return !session_.awaiting_answer() && !ended_; }
+  bool finished() const override { return ended_; }
+
+  void pump() {
+    if (session_.has_output()) write(session_.take_output());
+    while (auto event = session_.next_event()) {
+      std::visit([this](auto& e) { on(e); }, *event);
+    }
+    if (session_.has_output()) write(session_.take_output());
+    close_when_sent();
+  }
+
+  void answered() {
+    pump();
+    read();
+  }
+
+  void on(AuthRequest& r) {
+    std::string user = to_ascii_lower(r.user);
+    bool ok = (r.authzid.empty() || to_ascii_lower(r.authzid) == user) &&
+              service_.check_password(user, r.password);
+    std::fill(r.password.begin(), r.password.end(), '\0');
+    if (!ok) service_.host.warn("SMTP AUTH failed for a client on " + peer());
+    session_.auth_result(ok);
+  }
+
+  void on(RcptRequest&) { session_.rcpt_result(SmtpVerdict::accept()); }
+
+  void on(MessageReceived& m) {
+    std::string user = to_ascii_lower(session_.authenticated_user());
+    if (!m.mail_from.empty() && to_ascii_lower(m.mail_from) != user) {
+      SmtpVerdict v = SmtpVerdict::permanent_failure(
+          "the sender address must be the authenticated user's", "5.7.1");
+      v.code = 553;
+      service_.host.warn("refused a message from " + user + " with MAIL FROM another address");
+      session_.message_result(v);
+      return;
+    }
+    // The delivery keeps the connection alive: no read is pending while it runs.
+    auto self = std::static_pointer_cast<SmtpConnection>(shared_from_this());
+    auto delivery = std::make_shared<Delivery>(service_, user, std::move(m),
+                                               [self](const SmtpVerdict& verdict) {
+                                                 self->session_.message_result(verdict);
+                                                 self->answered();
+                                               });
+    delivery->run();
+  }
+
+  void on(StartTls&) { ended_ = true; }  // never offered: tls_available is false
+  void on(Close&) { ended_ = true; }
+
+  SmtpSession session_;
+  bool ended_ = false;
+};
+
+class ImapConnection final : public Connection {
+ public:
+  ImapConnection(Service& service, tcp::socket socket, ImapSessionOptions options)
+      : Connection(service, std::move(socket)), session_(service, std::move(options)) {}
+
+  void begin() override {
+    std::weak_ptr<Connection> weak = shared_from_this();
+    session_.set_wake([this, weak] {
+      if (weak.expired()) return;
+      flush();
+      read();
+    });
+    session_.start();
+    flush();
+    read();
+  }
+
+ private:
+  void received(std::string_view bytes) override {
+    session_.feed(bytes);
+    flush();
+  }
+  bool wants_input() const override { return session_.wants_input(); }
+  bool finished() const override { return session_.closed(); }
+
+  void flush() {
+    if (session_.has_output()) write(session_.take_output());
+    close_when_sent();
+  }
+
+  ImapSession session_;
+};
+
+class Pop3Connection final : public Connection {
+ public:
+  Pop3Connection(Service& service, tcp::socket socket, Pop3Options options)
+      : Connection(service, std::move(socket)), session_(std::move(options)) {}
+
+  ~Pop3Connection() override { release(); }
+
+  void begin() override {
+    pump();
+    read();
+  }
+
+ private:
+  void received(std::string_view bytes) override {
+    session_.feed(bytes);
+    pump();
+  }
+  bool wants_input() const override { return !session_.awaiting_answer() && !session_.closed(); }
+  bool finished() const override { return session_.closed(); }
+
+  void pump() {
+    while (true) {
+      if (session_.has_output()) {
+        write(session_.take_output());
+      } else if (auto event = session_.next_event()) {
+        std::visit([this](auto& e) { on(e); }, *event);
+      } else {
+        break;
+      }
+    }
+    close_when_sent();
+  }
+
+  void answered() {
+    pump();
+    read();
+  }
+
+  void release() {
+    if (!locked_.empty()) service_.pop3_locked.erase(locked_);
+    locked_.clear();
+  }
+
+  void on(Pop3Login& login) {
+    std::string user = to_ascii_lower(login.user);
+    bool ok = service_.check_password(user, login.password);
+    std::fill(login.password.begin(), login.password.end(), '\0');
+    MailAccount* account = ok ? service_.account(user) : nullptr;
+    if (account == nullptr) {
+      service_.host.warn("POP3 login failed for a client on " + peer());
+      return session_.login_result(Pop3LoginFailure::kInvalidCredentials);
+    }
+    if (service_.pop3_locked.contains(user)) {
+      return session_.login_result(Pop3LoginFailure::kMaildropInUse);
+    }
+    service_.pop3_locked.insert(user);
+    locked_ = user;
+    auto self = std::static_pointer_cast<Pop3Connection>(shared_from_this());
+    account->open([self, account](IoResult<void> r) {
+      auto uv = r.ok() ? account->mailbox().uidvalidity(store::kInboxName) : std::nullopt;
+      if (!uv) {
+        self->release();
+        self->session_.login_result(Pop3LoginFailure::kTemporary);
+        return self->answered();
+      }
+      account->open_folder(*uv, [self, account](IoResult<store::Folder*> f) {
+        if (!f.ok()) {
+          self->release();
+          self->session_.login_result(Pop3LoginFailure::kTemporary);
+          return self->answered();
+        }
+        self->account_ = account;
+        self->uidvalidity_ = (*f)->uidvalidity();
+        Pop3Maildrop drop;
+        for (const auto& m : (*f)->messages()) {
+          self->messages_.push_back(m);
+          drop.messages.push_back(Pop3Message{
+              m.ref.size, std::to_string(self->uidvalidity_) + "." + std::to_string(m.uid)});
+        }
+        self->session_.login_result(std::move(drop));
+        self->answered();
+      });
+    });
+  }
+
+  void on(Pop3Retrieve& r) {
+    if (r.message == 0 || r.message > messages_.size()) {
+      return session_.retrieve_result(Pop3RetrieveFailure::kPermanent);
+    }
+    auto self = std::static_pointer_cast<Pop3Connection>(shared_from_this());
+    service_.message_loader.load(
+        messages_[r.message - 1].ref, true,
+        [self](IoResult<std::shared_ptr<const LoadedMessage>> loaded) {
+          if (!loaded.ok()) {
+            self->session_.retrieve_result(loaded.error().temporary
+                                               ? Pop3RetrieveFailure::kTemporary
+                                               : Pop3RetrieveFailure::kPermanent);
+          } else {
+            self->session_.retrieve_result(*(*loaded)->message);
+          }
+          self->answered();
+        });
+  }
+
+  void on(Pop3Commit& c) {
+    std::vector<std::uint32_t> uids;
+    for (std::size_t n : c.deleted) {
+      if (n >= 1 && n <= messages_.size()) uids.push_back(messages_[n - 1].uid);
+    }
+    if (uids.empty() || account_ == nullptr) {
+      release();
+      return session_.commit_result(true);
+    }
+    auto self = std::static_pointer_cast<Pop3Connection>(shared_from_this());
+    account_->append_to_folder(uidvalidity_, store::Expunge{store::UidSet::of(uids)},
+                               [self](IoResult<void> r) {
+                                 self->release();
+                                 self->session_.commit_result(r.ok());
+                                 self->answered();
+                               });
+  }
+
+  void on(Pop3Close&) { release(); }
+
+  Pop3Session session_;
+  MailAccount* account_ = nullptr;
+  std::uint32_t uidvalidity_ = 0;
+  std::vector<store::Message> messages_;  // the maildrop as listed at login
+  std::string locked_;
+};
+
 class Email final : public sdk::Plugin {
  public:
-  explicit Email(Host& host) : Plugin(host), service_{host, {}, {}} {
+  explicit Email(Host& host) : Plugin(host), service_(host) {
     Settings& s = service_.settings;
     s.hostname = host.config_string_or("hostname", "localhost").value_or_throw();
     if (s.hostname.empty() || s.hostname.size() > kMaxHostnameBytes) {
@@ -456,9 +743,9 @@ class Email final : public sdk::Plugin {
     s.users = read_passwd_file(*passwd);
     auto gmime = ensure_gmime_initialised();
     if (!gmime) throw sdk::Exception(POST_ERR_UNAVAILABLE, gmime.error().detail);
-    std::string address = host.config_string_or("smtp_listen", "127.0.0.1:2025").value_or_throw();
-    listener_ = std::move(host.listen(address, [this](int fd) { accepted(fd); }).value_or_throw());
-    host.gauge_set("smtp_port", listener_.port());
+    smtp_ = listen("smtp_listen", "127.0.0.1:2025", Protocol::kSmtp);
+    imap_ = listen("imap_listen", "127.0.0.1:1143", Protocol::kImap);
+    pop3_ = listen("pop3_listen", "", Protocol::kPop3);
     host.on_notification([this](const sdk::Notification& n) { received(n); }).or_throw();
   }
 
@@ -466,17 +753,19 @@ class Email final : public sdk::Plugin {
 
   void start() override {
     if (thread_.joinable()) return;
-    service_.io.restart();
-    work_.emplace(service_.io.get_executor());
+    service_.loop.restart();
+    work_.emplace(service_.loop.get_executor());
     thread_ = std::thread([this] {
       try {
-        service_.io.run();
+        service_.loop.run();
       } catch (const std::exception& e) {
-        service_.host.error(std::string("SMTP loop ended: ") + e.what());
+        service_.host.error(std::string("email loop ended: ") + e.what());
       }
     });
-    host().info(std::string("email ") + EMAIL_VERSION + " serving SMTP on port " +
-                std::to_string(listener_.port()) + " for " +
+    std::string ports = "SMTP on port " + std::to_string(smtp_->port());
+    if (imap_) ports += ", IMAP on port " + std::to_string(imap_->port());
+    if (pop3_) ports += ", POP3 on port " + std::to_string(pop3_->port());
+    host().info(std::string("email ") + EMAIL_VERSION + " serving " + ports + " for " +
                 std::to_string(service_.settings.users.size()) + " user(s)");
   }
 
@@ -485,24 +774,41 @@ class Email final : public sdk::Plugin {
   void stop() override {
     join();
     // Close every connection and drop handlers still queued.
-    for (auto& c : connections_) {
-      if (auto conn = c.lock()) conn->close();
-    }
+    auto connections = std::move(connections_);
     connections_.clear();
+    for (auto& [raw, conn] : connections) conn->close();
   }
 
  private:
+  enum class Protocol { kSmtp, kImap, kPop3 };
+
+  // The listener `key` asks for (its default when absent); none when the address is "".
+  std::optional<sdk::Listener> listen(const char* key, const char* fallback, Protocol protocol) {
+    std::string address = host().config_string_or(key, fallback).value_or_throw();
+    if (address.empty()) return std::nullopt;
+    auto listener = host().listen(address, [this, protocol](int fd) { accepted(fd, protocol); });
+    if (!listener.ok()) {
+      throw sdk::Exception(listener.error().code,
+                           std::string(key) + " " + address + ": " + listener.error().message);
+    }
+    const char* gauge = protocol == Protocol::kSmtp   ? "smtp_port"
+                        : protocol == Protocol::kImap ? "imap_port"
+                                                      : "pop3_port";
+    host().gauge_set(gauge, listener->port());
+    return std::move(*listener);
+  }
+
   void join() {
     work_.reset();
-    service_.io.stop();
+    service_.loop.stop();
     if (thread_.joinable()) thread_.join();
   }
 
-  // On the executor: hand the descriptor to the SMTP loop.
-  void accepted(int fd) {
-    asio::post(service_.io, [this, fd] {
+  // On the executor: hand the descriptor to the plugin's loop.
+  void accepted(int fd, Protocol protocol) {
+    asio::post(service_.loop, [this, fd, protocol] {
       boost::system::error_code ec;
-      tcp::socket socket(service_.io);
+      tcp::socket socket(service_.loop);
       sockaddr_storage local{};
       socklen_t length = sizeof(local);
       bool v4 = ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0 &&
@@ -513,18 +819,44 @@ class Email final : public sdk::Plugin {
         return;
       }
       auto peer = socket.remote_endpoint(ec);
-      SmtpOptions options;
-      options.hostname = service_.settings.hostname;
-      options.max_message_bytes = service_.settings.max_message_bytes;
-      options.loopback = !ec && peer.address().is_loopback();
-      auto conn = std::make_shared<SmtpConnection>(service_, std::move(socket), options);
-      std::erase_if(connections_, [](const auto& w) { return w.expired(); });
-      connections_.push_back(conn);
+      bool loopback = !ec && peer.address().is_loopback();
+      const Settings& s = service_.settings;
+      std::shared_ptr<Connection> conn;
+      switch (protocol) {
+        case Protocol::kSmtp: {
+          SmtpOptions options;
+          options.hostname = s.hostname;
+          options.max_message_bytes = s.max_message_bytes;
+          options.loopback = loopback;
+          conn = std::make_shared<SmtpConnection>(service_, std::move(socket), options);
+          break;
+        }
+        case Protocol::kImap: {
+          ImapSessionOptions options;
+          options.hostname = s.hostname;
+          options.loopback = loopback;
+          options.limits.max_append_literal_bytes = s.max_message_bytes;
+          conn = std::make_shared<ImapConnection>(service_, std::move(socket), options);
+          break;
+        }
+        case Protocol::kPop3: {
+          Pop3Options options;
+          options.hostname = s.hostname;
+          options.loopback = loopback;
+          conn = std::make_shared<Pop3Connection>(service_, std::move(socket), options);
+          break;
+        }
+      }
+      // The plugin owns its connections (a session waiting for POST has no I/O pending to
+      // keep it alive) until they close.
+      connections_[conn.get()] = conn;
+      conn->on_closed([this](Connection* closed) { connections_.erase(closed); });
       conn->begin();
     });
   }
 
-  // On the executor: a notification for a user this node serves.
+  // On the executor: a notification for a user this node serves. Decoded here, filed on the
+  // plugin's loop (the accounts live there).
   void received(const sdk::Notification& n) {
     std::string why;
     auto payload = decode_payload(sdk::to_string_view(n.payload), &why);
@@ -538,53 +870,57 @@ class Email final : public sdk::Plugin {
     insert.message.message_id = payload->message_id;
     insert.message.size = payload->size;
     insert.message.internal_date = static_cast<std::int64_t>(std::time(nullptr));
-    insert.message.sender = lower(n.sender);
-    if (payload->inline_layout) {
-      insert.message.layout = "I" + *payload->inline_layout;
-    } else {
-      insert.message.layout = "S";
-      insert.message.layout.append(
-          reinterpret_cast<const char*>(payload->stored_layout.handle.data()), 32);
-      insert.message.layout.append(reinterpret_cast<const char*>(payload->stored_layout.key.data()),
-                                   32);
-    }
-    for (const auto& p : payload->parts) insert.message.parts.push_back({p.handle, p.key});
-    store::MailRecord record = insert;
-    auto valid = store::validate(record);
+    insert.message.sender = to_ascii_lower(n.sender);
+    insert.message.layout = payload->layout;
+    insert.message.parts = payload->parts;
+    auto valid = store::validate(store::MailRecord(insert));
     if (!valid.ok()) {
       host().warn("dropped an email notification from " + n.sender + " to " + n.recipient + ": " +
                   valid.error().detail);
       host().counter_add("dropped");
       return;
     }
-    std::string bytes = store::encode(record);
+    std::string recipient = to_ascii_lower(n.recipient);
     std::string id = hex(payload->message_id);
-    std::string recipient = n.recipient;
-    Host& h = host();
-    auto started =
-        h.log_append(recipient, store::folder_log_name(kInboxUidValidity),
-                     std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),
-                     [&h, id, recipient](sdk::Result<std::uint64_t> r) {
-                       if (!r.ok()) {
-                         h.error("could not append message " + id + " to " + recipient +
-                                 "'s INBOX: " + r.error().message);
-                         return;
-                       }
-                       h.counter_add("delivered");
-                       h.info("delivered message " + id + " to " + recipient +
-                              "'s INBOX at log index " + std::to_string(*r));
-                     });
-    if (!started.ok()) {
-      host().error("could not append message " + id + " to " + recipient +
-                   "'s INBOX: " + started.error().message);
-    }
+    asio::post(service_.loop, [this, recipient, id, insert = std::move(insert)]() mutable {
+      MailAccount* account = service_.recipient_account(recipient);
+      account->open([this, account, recipient, id, insert = std::move(insert)](IoResult<void> r) {
+        Host& h = host();
+        if (!r.ok()) {
+          h.error("could not read " + recipient + "'s folders for message " + id + ": " +
+                  r.error().message);
+          return;
+        }
+        if (account->mailbox().is_blocked(insert.message.sender)) {
+          h.info("dropped message " + id + " to " + recipient + ": " + insert.message.sender +
+                 " is on the block list");
+          h.counter_add("blocked");
+          return;
+        }
+        auto uv = account->mailbox().uidvalidity(store::kInboxName);
+        account->append_to_folder(
+            *uv, insert, [&h, account, id, recipient, uv = *uv](IoResult<void> a) {
+              if (!a.ok()) {
+                h.error("could not append message " + id + " to " + recipient +
+                        "'s INBOX: " + a.error().message);
+                return;
+              }
+              h.counter_add("delivered");
+              auto index = account->loaded_folder(uv)->last_applied_index();
+              h.info("delivered message " + id + " to " + recipient + "'s INBOX at log index " +
+                     std::to_string(index.value_or(0)));
+            });
+      });
+    });
   }
 
   Service service_;
-  sdk::Listener listener_;
+  std::optional<sdk::Listener> smtp_;
+  std::optional<sdk::Listener> imap_;
+  std::optional<sdk::Listener> pop3_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::thread thread_;
-  std::vector<std::weak_ptr<SmtpConnection>> connections_;  // only on the plugin's thread
+  std::map<Connection*, std::shared_ptr<Connection>> connections_;  // only on the plugin's thread
 };
 
 }  // namespace

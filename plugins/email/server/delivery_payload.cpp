@@ -1,6 +1,4 @@
-#include "plugins/email/delivery_payload.h"
-
-#include <openssl/evp.h>
+#include "plugins/email/server/delivery_payload.h"
 
 #include <algorithm>
 #include <cstring>
@@ -10,10 +8,6 @@ namespace {
 
 constexpr std::string_view kPayloadMagic = "EPN";
 constexpr std::uint8_t kPayloadVersion = 1;
-constexpr std::string_view kLayoutMagic = "EFL";
-constexpr std::uint8_t kLayoutVersion = 1;
-constexpr std::uint8_t kLayoutInline = 1;
-constexpr std::uint8_t kLayoutStored = 2;
 
 void put_le(std::string& out, std::uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -25,7 +19,7 @@ void put_str(std::string& out, std::string_view s, std::size_t limit) {
   out.append(s);
 }
 
-void put_digest(std::string& out, const Digest& d) {
+void put_digest(std::string& out, const store::Bytes32& d) {
   out.append(reinterpret_cast<const char*>(d.data()), d.size());
 }
 
@@ -49,8 +43,8 @@ class Reader {
     if (!ok_ || !take(n)) return {};
     return std::string(last_);
   }
-  Digest digest() {
-    Digest d{};
+  store::Bytes32 digest() {
+    store::Bytes32 d{};
     if (take(d.size())) std::memcpy(d.data(), last_.data(), d.size());
     return d;
   }
@@ -72,33 +66,6 @@ class Reader {
   bool ok_ = true;
 };
 
-void flatten(const MimePart& part, std::string& literal, std::string& out) {
-  auto flush = [&] {
-    if (literal.empty()) return;
-    out.push_back(0);
-    put_le(out, literal.size(), 4);
-    out.append(literal);
-    literal.clear();
-  };
-  auto glue = [&](std::size_t i) {
-    if (i < part.glue.size()) literal.append(part.glue[i]);
-  };
-  literal.append(part.header);
-  glue(0);
-  if (part.kind == MimePartKind::kLeaf) {
-    flush();
-    out.push_back(1);
-    put_le(out, part.body_index, 2);
-    glue(1);
-    return;
-  }
-  for (std::size_t i = 0; i < part.children.size(); ++i) {
-    flatten(part.children[i], literal, out);
-    glue(i + 1);
-  }
-  if (part.children.empty()) glue(1);
-}
-
 }  // namespace
 
 std::string encode_payload(const DeliveryPayload& p) {
@@ -111,14 +78,7 @@ std::string encode_payload(const DeliveryPayload& p) {
        {&p.mail_from, &p.from, &p.to, &p.subject, &p.date, &p.message_id_header}) {
     put_str(out, *s, kMaxSummaryFieldBytes);
   }
-  if (p.inline_layout) {
-    out.push_back(static_cast<char>(kLayoutInline));
-    put_str(out, *p.inline_layout, kMaxInlineLayoutBytes);
-  } else {
-    out.push_back(static_cast<char>(kLayoutStored));
-    put_digest(out, p.stored_layout.handle);
-    put_digest(out, p.stored_layout.key);
-  }
+  put_str(out, p.layout, kMaxPayloadLayoutBytes);
   std::size_t n = std::min(p.parts.size(), kMaxPayloadParts);
   put_le(out, n, 2);
   for (std::size_t i = 0; i < n; ++i) {
@@ -144,19 +104,11 @@ std::optional<DeliveryPayload> decode_payload(std::string_view bytes, std::strin
   for (std::string* s : {&p.mail_from, &p.from, &p.to, &p.subject, &p.date, &p.message_id_header}) {
     *s = r.str(kMaxSummaryFieldBytes);
   }
-  auto kind = r.le(1);
-  if (kind == kLayoutInline) {
-    p.inline_layout = r.str(kMaxInlineLayoutBytes);
-  } else if (kind == kLayoutStored) {
-    p.stored_layout.handle = r.digest();
-    p.stored_layout.key = r.digest();
-  } else if (r.ok()) {
-    return fail("unknown layout kind");
-  }
+  p.layout = r.str(kMaxPayloadLayoutBytes);
   std::size_t n = r.le(2);
   if (n > kMaxPayloadParts) return fail("too many parts");
   for (std::size_t i = 0; i < n && r.ok(); ++i) {
-    StoredRef part;
+    store::PartRef part;
     part.handle = r.digest();
     part.key = r.digest();
     p.parts.push_back(part);
@@ -164,36 +116,6 @@ std::optional<DeliveryPayload> decode_payload(std::string_view bytes, std::strin
   if (!r.ok()) return fail("truncated or over a field limit");
   if (!r.at_end()) return fail("trailing bytes");
   return p;
-}
-
-std::string flatten_layout(const MessageLayout& layout) {
-  std::string out(kLayoutMagic);
-  out.push_back(static_cast<char>(kLayoutVersion));
-  std::string literal;
-  flatten(layout.root, literal, out);
-  if (!literal.empty()) {
-    out.push_back(0);
-    put_le(out, literal.size(), 4);
-    out.append(literal);
-  }
-  return out;
-}
-
-Digest sha256(std::string_view bytes) {
-  Digest d{};
-  unsigned int n = 0;
-  EVP_Digest(bytes.data(), bytes.size(), d.data(), &n, EVP_sha256(), nullptr);
-  return d;
-}
-
-std::string hex(const Digest& digest) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (std::uint8_t b : digest) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
 }
 
 }  // namespace post::email

@@ -1,0 +1,201 @@
+#include "plugins/email/server/mail_account.h"
+
+#include <utility>
+
+namespace post::email {
+
+namespace {
+constexpr std::uint32_t kFolderList = 0;  // logs_ key of the folder-list log
+}  // namespace
+
+MailAccount::MailAccount(MailIo& io, std::string user) : io_(io), user_(std::move(user)) {}
+
+MailAccount::Log& MailAccount::log_of(std::uint32_t uidvalidity) {
+  Log& log = logs_[uidvalidity];
+  if (log.name.empty()) {
+    log.name = uidvalidity == kFolderList ? std::string(store::kFolderListLogName)
+                                          : store::folder_log_name(uidvalidity);
+  }
+  return log;
+}
+
+void MailAccount::open(std::function<void(IoResult<void>)> done) {
+  catch_up(log_of(kFolderList), kFolderList, std::move(done));
+}
+
+void MailAccount::open_folder(std::uint32_t uidvalidity,
+                              std::function<void(IoResult<store::Folder*>)> done) {
+  auto& folder = folders_[uidvalidity];
+  if (!folder) folder = std::make_unique<store::Folder>(uidvalidity);
+  catch_up(log_of(uidvalidity), uidvalidity,
+           [this, uidvalidity, done = std::move(done)](IoResult<void> r) {
+             if (!r.ok()) return done(r.error());
+             store::Folder* folder = folders_[uidvalidity].get();
+             // What the log held when the node first read it is not \Recent; what comes
+             // after is, until a session claims it.
+             recent_from_.try_emplace(uidvalidity, folder->uidnext());
+             done(folder);
+           });
+}
+
+store::Folder* MailAccount::loaded_folder(std::uint32_t uidvalidity) {
+  auto it = folders_.find(uidvalidity);
+  if (it == folders_.end() || !log_of(uidvalidity).loaded) return nullptr;
+  return it->second.get();
+}
+
+std::optional<std::uint64_t> MailAccount::last_index(std::uint32_t uidvalidity) const {
+  if (uidvalidity == kFolderList) return mailbox_.last_applied_index();
+  return folders_.at(uidvalidity)->last_applied_index();
+}
+
+void MailAccount::catch_up(Log& log, std::uint32_t uidvalidity,
+                           std::function<void(IoResult<void>)> done) {
+  log.load_waiters.push_back(std::move(done));
+  if (log.loading) return;
+  log.loading = true;
+  read_page(log, uidvalidity);
+}
+
+void MailAccount::read_page(Log& log, std::uint32_t uidvalidity) {
+  auto last = last_index(uidvalidity);
+  std::uint64_t from = last ? *last + 1 : 0;
+  std::weak_ptr<bool> alive = alive_;
+  io_.read_log(user_, log.name, from,
+               [this, alive, &log, uidvalidity](IoResult<std::vector<LogEntry>> r) {
+                 if (alive.expired()) return;
+                 if (r.ok()) {
+                   for (const auto& entry : *r) apply(uidvalidity, entry.data, entry.index);
+                   if (r->size() >= kLogReadPage) return read_page(log, uidvalidity);
+                   if (!r->empty()) changed(uidvalidity);
+                   log.loaded = true;
+                 }
+                 log.loading = false;
+                 auto waiters = std::move(log.load_waiters);
+                 log.load_waiters.clear();
+                 for (auto& w : waiters) {
+                   if (r.ok()) {
+                     w(IoResult<void>());
+                   } else {
+                     w(r.error());
+                   }
+                 }
+               });
+}
+
+void MailAccount::apply(std::uint32_t uidvalidity, const std::string& bytes, std::uint64_t index) {
+  auto record = store::decode(bytes);
+  // A record that does not decode is skipped; the index still counts as applied, so the
+  // state does not read it again.
+  store::MailRecord skip = store::SnapshotMarker{};
+  const store::MailRecord& r = record.ok() ? *record : skip;
+  if (uidvalidity == kFolderList) {
+    (void)mailbox_.apply(record.ok() ? r : store::MailRecord(store::Subscribe{}), index);
+  } else {
+    (void)folders_.at(uidvalidity)->apply(r, index);
+  }
+}
+
+void MailAccount::append_to_list(store::MailRecord record,
+                                 std::function<void(IoResult<void>)> done) {
+  enqueue(log_of(kFolderList), kFolderList, std::move(record), std::move(done));
+}
+
+void MailAccount::append_to_folder(std::uint32_t uidvalidity, store::MailRecord record,
+                                   std::function<void(IoResult<void>)> done) {
+  if (loaded_folder(uidvalidity) == nullptr) {
+    std::weak_ptr<bool> alive = alive_;
+    return open_folder(uidvalidity, [this, alive, uidvalidity, record = std::move(record),
+                                     done = std::move(done)](IoResult<store::Folder*> r) mutable {
+      if (alive.expired()) return;
+      if (!r.ok()) return done(r.error());
+      enqueue(log_of(uidvalidity), uidvalidity, std::move(record), std::move(done));
+    });
+  }
+  enqueue(log_of(uidvalidity), uidvalidity, std::move(record), std::move(done));
+}
+
+void MailAccount::enqueue(Log& log, std::uint32_t uidvalidity, store::MailRecord record,
+                          std::function<void(IoResult<void>)> done) {
+  auto valid = store::validate(record);
+  if (!valid.ok()) return done(IoError{valid.error().detail, false});
+  log.appends.push_back(Append{std::move(record), std::move(done)});
+  if (log.appends.size() == 1) append_next(log, uidvalidity);
+}
+
+void MailAccount::append_next(Log& log, std::uint32_t uidvalidity) {
+  if (log.appends.empty()) return;
+  // Decide against the current state: a record the state would refuse is not appended.
+  const Append& next = log.appends.front();
+  auto probe_index = last_index(uidvalidity);
+  std::uint64_t index = probe_index ? *probe_index + 1 : 0;
+  if (uidvalidity == kFolderList) {
+    store::Mailbox probe = mailbox_;
+    auto s = probe.apply(next.record, index);
+    if (!s.ok()) {
+      Append refused = std::move(log.appends.front());
+      log.appends.pop_front();
+      refused.done(IoError{s.error().detail, false});
+      return append_next(log, uidvalidity);
+    }
+  } else if (std::holds_alternative<store::Insert>(next.record)) {
+    const store::Folder& folder = *folders_.at(uidvalidity);
+    if (folder.uidnext() >= store::kMaxUid) {
+      Append refused = std::move(log.appends.front());
+      log.appends.pop_front();
+      refused.done(IoError{"the folder has no UIDs left", false});
+      return append_next(log, uidvalidity);
+    }
+  }
+  std::weak_ptr<bool> alive = alive_;
+  io_.append_log(user_, log.name, store::encode(next.record),
+                 [this, alive, &log, uidvalidity](IoResult<std::uint64_t> r) {
+                   if (alive.expired()) return;
+                   Append done = std::move(log.appends.front());
+                   log.appends.pop_front();
+                   if (r.ok()) {
+                     if (uidvalidity == kFolderList) {
+                       (void)mailbox_.apply(done.record, *r);
+                     } else {
+                       (void)folders_.at(uidvalidity)->apply(done.record, *r);
+                     }
+                   }
+                   if (r.ok()) {
+                     changed(uidvalidity);
+                     done.done(IoResult<void>());
+                   } else {
+                     done.done(r.error());
+                   }
+                   append_next(log, uidvalidity);
+                 });
+}
+
+int MailAccount::watch(std::uint32_t uidvalidity, std::function<void()> changed) {
+  int id = next_watch_++;
+  watchers_[id] = {uidvalidity, std::move(changed)};
+  return id;
+}
+
+void MailAccount::unwatch(int id) {
+  watchers_.erase(id);
+}
+
+void MailAccount::changed(std::uint32_t uidvalidity) {
+  if (uidvalidity == kFolderList) return;
+  std::vector<std::function<void()>> calls;
+  for (auto& [id, w] : watchers_) {
+    if (w.first == uidvalidity) calls.push_back(w.second);
+  }
+  for (auto& c : calls) c();
+}
+
+std::uint32_t MailAccount::claim_recent(std::uint32_t uidvalidity) {
+  store::Folder* folder = loaded_folder(uidvalidity);
+  std::uint32_t next = folder ? folder->uidnext() : 1;
+  auto [it, fresh] = recent_from_.try_emplace(uidvalidity, next);
+  std::uint32_t first = it->second;
+  it->second = next;
+  return first;
+}
+
+}  // namespace post::email

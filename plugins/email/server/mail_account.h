@@ -1,0 +1,99 @@
+// One user's mail as the node holds it: the folder list (store::Mailbox) and the folders
+// opened so far (store::Folder), rebuilt from the user's logs and kept up to date by the one
+// writer of those logs, this object. Every change goes through append_*: the record is
+// appended to its log, then applied at the index the log gave it, then the folder's watchers
+// (IMAP sessions with it selected, IDLE) are told. Appends to one log run one at a time, so
+// records are applied in log order and a writer knows the UID an Insert takes.
+//
+// Single-threaded: every call and every callback on the thread that owns the account.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "plugins/email/server/mail_io.h"
+#include "plugins/email/store/folder.h"
+#include "plugins/email/store/mail_record.h"
+#include "plugins/email/store/mailbox.h"
+
+namespace post::email {
+
+class MailAccount {
+ public:
+  MailAccount(MailIo& io, std::string user);
+  MailAccount(const MailAccount&) = delete;
+  MailAccount& operator=(const MailAccount&) = delete;
+
+  const std::string& user() const { return user_; }
+
+  // Reads the folder-list log (what is new since the last read) and then calls done.
+  void open(std::function<void(IoResult<void>)> done);
+  // The folder list as of the last open() or append.
+  const store::Mailbox& mailbox() const { return mailbox_; }
+
+  // Reads folder `uidvalidity`'s log (what is new since the last read; all of it the first
+  // time) and gives the folder. The pointer stays valid as long as the account.
+  void open_folder(std::uint32_t uidvalidity, std::function<void(IoResult<store::Folder*>)> done);
+  // The folder if it was opened before, else null.
+  store::Folder* loaded_folder(std::uint32_t uidvalidity);
+
+  // Appends `record` (a folder-list record) to the folder-list log and applies it. A record
+  // the state refuses is not appended (done gets the reason, for good).
+  void append_to_list(store::MailRecord record, std::function<void(IoResult<void>)> done);
+  // Appends `record` (a folder record) to folder `uidvalidity`'s log, opening the folder
+  // first if needed, applies it and tells the folder's watchers.
+  void append_to_folder(std::uint32_t uidvalidity, store::MailRecord record,
+                        std::function<void(IoResult<void>)> done);
+
+  // Calls `changed` after every change applied to folder `uidvalidity`, until unwatch(id).
+  int watch(std::uint32_t uidvalidity, std::function<void()> changed);
+  void unwatch(int id);
+
+  // \Recent (RFC 3501 2.3.2): a message is recent for the first session that selects its
+  // folder after it arrived. Returns the lowest UID that is recent for a session selecting
+  // folder `uidvalidity` now, and marks every message up to UIDNEXT - 1 as seen by one.
+  std::uint32_t claim_recent(std::uint32_t uidvalidity);
+
+ private:
+  struct Append {
+    store::MailRecord record;
+    std::function<void(IoResult<void>)> done;
+  };
+  struct Log {
+    std::string name;
+    bool loaded = false;  // read once: the state is usable
+    bool loading = false;
+    std::vector<std::function<void(IoResult<void>)>> load_waiters;
+    std::deque<Append> appends;  // the front one is in flight
+  };
+
+  // Reads the log from after the state's last applied index, page by page, applying records.
+  void catch_up(Log& log, std::uint32_t uidvalidity, std::function<void(IoResult<void>)> done);
+  void read_page(Log& log, std::uint32_t uidvalidity);
+  void apply(std::uint32_t uidvalidity, const std::string& bytes, std::uint64_t index);
+  std::optional<std::uint64_t> last_index(std::uint32_t uidvalidity) const;
+  void enqueue(Log& log, std::uint32_t uidvalidity, store::MailRecord record,
+               std::function<void(IoResult<void>)> done);
+  void append_next(Log& log, std::uint32_t uidvalidity);
+  void changed(std::uint32_t uidvalidity);
+  Log& log_of(std::uint32_t uidvalidity);  // 0: the folder-list log
+
+  MailIo& io_;
+  std::string user_;
+  store::Mailbox mailbox_;
+  std::map<std::uint32_t, std::unique_ptr<store::Folder>> folders_;
+  std::map<std::uint32_t, Log> logs_;
+  std::map<std::uint32_t, std::uint32_t> recent_from_;  // folder -> lowest UID still recent
+  std::map<int, std::pair<std::uint32_t, std::function<void()>>> watchers_;
+  int next_watch_ = 1;
+  // Set while the account exists; callbacks of operations in flight check it.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace post::email

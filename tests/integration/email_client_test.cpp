@@ -1,0 +1,292 @@
+// ePOST with the mail clients people use, on a ring of four real postd: alice is served by
+// node 1 and bob by node 3, each node with the email plugin's SMTP, IMAP and POP3 servers.
+// Messages go in with smtplib and swaks and come out with python's imaplib and poplib, curl
+// and mbsync (isync), all from Debian's packages; the scripts the tests drive are in
+// email_clients/. What each test checks is a thing a person does: read, flag, move, search,
+// expunge and append; see new mail arrive while idling; find everything again after the node
+// restarts; get mail sent while their node was down, exactly once.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <crypt.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "tests/support/postd_cluster.h"
+
+namespace post {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using testing::ClusterBinaries;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::PostdCluster;
+
+constexpr int kNodes = 4;
+constexpr int kAliceNode = 1;
+constexpr int kBobNode = 3;
+const std::string kAlice = "alice@example.org";
+const std::string kBob = "bob@example.org";
+const std::string kAlicePassword = "alice's long passphrase";
+const std::string kBobPassword = "bob's long passphrase";
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string hash_password(const std::string& password) {
+  crypt_data data{};
+  const char* out = crypt_r(password.c_str(), "$6$postclienttest$", &data);
+  return out == nullptr ? "" : out;
+}
+
+struct Ports {
+  unsigned short smtp = 0, imap = 0, pop3 = 0;
+};
+
+class EmailClients : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::create_directories(fs::path(dir_.path()) / "plugins");
+    fs::copy_file(POST_PLUGIN_EMAIL, fs::path(dir_.path()) / "plugins" / "email.so");
+    std::ofstream(dir_.file("passwd"))
+        << kAlice << ":{CRYPT}" << hash_password(kAlicePassword) << "\n"
+        << kBob << ":{CRYPT}" << hash_password(kBobPassword) << "\n";
+    cluster_ = std::make_unique<PostdCluster>(
+        dir_, ClusterBinaries{POSTD_BIN, POSTCTL_BIN, POST_CA_BIN}, kNodes,
+        std::string(testing::kFastPastryYaml) + "plugin_dirs: [plugins]\n");
+    ASSERT_TRUE(cluster_->ok()) << cluster_->error();
+    ASSERT_TRUE(cluster_->add_user(kAliceNode, "Alice", kAlice)) << cluster_->error();
+    ASSERT_TRUE(cluster_->add_user(kBobNode, "Bob", kBob)) << cluster_->error();
+    for (int i : {kAliceNode, kBobNode}) {
+      Ports& p = ports_[i];
+      p = {testing::free_port(), testing::free_port(), testing::free_port()};
+      std::ofstream(dir_.file("node" + std::to_string(i) + ".yaml"), std::ios::app)
+          << "plugins:\n"
+          << "  - name: email\n"
+          << "    path: plugins/email.so\n"
+          << "    config: {smtp_listen: \"127.0.0.1:" << p.smtp
+          << "\", imap_listen: \"127.0.0.1:" << p.imap << "\", pop3_listen: \"127.0.0.1:" << p.pop3
+          << "\", hostname: node" << i << ".example.org, passwd_file: \"" << dir_.file("passwd")
+          << "\"}\n";
+    }
+    cluster_->start_all();
+    for (int i = 0; i < kNodes; ++i) {
+      std::string why;
+      ASSERT_TRUE(cluster_->wait_ready(i, 60s, &why)) << why;
+    }
+    ASSERT_NO_FATAL_FAILURE(wait_published(kAliceNode, kAlice));
+    ASSERT_NO_FATAL_FAILURE(wait_published(kBobNode, kBob));
+  }
+
+  void wait_published(int i, const std::string& email) {
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    for (;;) {
+      auto run = cluster_->postctl(i, {"users"});
+      if (run.exit_code == 0) {
+        for (const auto& u : run.json["users"]) {
+          if (u["email"] == email && u["published"].get<bool>()) return;
+        }
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        FAIL() << email << " is not published by node" << i << ":\n" << run.out;
+      }
+      std::this_thread::sleep_for(200ms);
+    }
+  }
+
+  struct Run {
+    int exit_code = -1;
+    std::string out;
+  };
+
+  Run run(std::vector<std::string> argv) {
+    static int runs = 0;
+    std::string log = dir_.file("client." + std::to_string(runs++) + ".log");
+    Run r;
+    r.exit_code = testing::run_command(argv, log);
+    r.out = read_text(log);
+    return r;
+  }
+
+  // imap_client.py `what` with `args`.
+  Run client(const std::string& what, std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/python3", EMAIL_CLIENTS_DIR "/imap_client.py", what};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv);
+  }
+
+  // swaks from alice (node 1) to `to`, with `args` after the defaults; its exit status.
+  Run swaks(const std::string& to, std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/swaks",
+                                     "--server",
+                                     "127.0.0.1",
+                                     "--port",
+                                     std::to_string(ports_[kAliceNode].smtp),
+                                     "--auth",
+                                     "PLAIN",
+                                     "--auth-user",
+                                     kAlice,
+                                     "--auth-password",
+                                     kAlicePassword,
+                                     "--from",
+                                     kAlice,
+                                     "--to",
+                                     to,
+                                     "--timeout",
+                                     "60"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv);
+  }
+
+  // Waits (up to 60 s) until node i has logged `count` deliveries to `user`'s INBOX.
+  void wait_deliveries(int i, const std::string& user, std::size_t count) {
+    std::regex delivered("email: delivered message [0-9a-f]{64} to " +
+                         std::regex_replace(user, std::regex("[.]"), "\\.") + "'s INBOX");
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    for (;;) {
+      std::string log = cluster_->log(i);
+      auto n = static_cast<std::size_t>(std::distance(
+          std::sregex_iterator(log.begin(), log.end(), delivered), std::sregex_iterator()));
+      if (n >= count) {
+        EXPECT_EQ(n, count) << "more deliveries than messages sent";
+        return;
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        FAIL() << "node" << i << " delivered " << n << " of " << count << " messages to " << user
+               << "\n"
+               << cluster_->log(i);
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+
+  std::string imap_port(int i) { return std::to_string(ports_[i].imap); }
+
+  testing::TempDir dir_;
+  std::unique_ptr<PostdCluster> cluster_;
+  Ports ports_[kNodes];
+};
+
+TEST_F(EmailClients, AliceOnNode1MailsBobOnNode3WhoReadsFlagsMovesAndAppendsWithImaplib) {
+  ASSERT_EQ(
+      swaks(kBob, {"--header", "Subject: Lunch?", "--body", "Shall we meet at noon?"}).exit_code,
+      0);
+  ASSERT_EQ(swaks(kBob, {"--header", "Subject: Minutes", "--attach-type", "text/csv", "--attach",
+                         "@" + std::string(EMAIL_CLIENTS_DIR) + "/imap_client.py"})
+                .exit_code,
+            0);
+  ASSERT_NO_FATAL_FAILURE(wait_deliveries(kBobNode, kBob, 2));
+
+  Run r = client("workout", {imap_port(kBobNode), kBob, kBobPassword});
+  ASSERT_EQ(r.exit_code, 0) << r.out << cluster_->log(kBobNode);
+  EXPECT_THAT(r.out, HasSubstr("step: select OK [\"2\"]"));
+  EXPECT_THAT(r.out, HasSubstr("step: search-unseen OK [\"1 2\"]"));
+  EXPECT_THAT(r.out, HasSubstr("step: search-subject OK [\"1\"]"));
+  EXPECT_THAT(r.out, HasSubstr("Subject: Lunch?"));
+  EXPECT_THAT(r.out, HasSubstr("Shall we meet at noon?"));
+  EXPECT_THAT(r.out, HasSubstr("step: flags-after-read OK [\"1 (UID 1 FLAGS (\\\\Seen"));
+  EXPECT_THAT(r.out, HasSubstr("step: copy OK"));
+  // Archive is UIDVALIDITY 2: COPY made bob's UID 1 its UID 1, MOVE his UID 2 its UID 2.
+  EXPECT_THAT(r.out, HasSubstr("step: move OK [\"2 1 1\", \"2 2 2\"]"));
+  // MOVE's own EXPUNGE (message 2), then EXPUNGE's (message 1).
+  EXPECT_THAT(r.out, HasSubstr("step: expunge OK [\"2\", \"1\"]"));
+  EXPECT_THAT(r.out, HasSubstr("step: append OK [\"[APPENDUID"));
+  EXPECT_THAT(r.out, HasSubstr("step: status OK [\"Archive (MESSAGES 3 UNSEEN 1 UIDNEXT 4)\"]"));
+  EXPECT_THAT(r.out, HasSubstr("\\\"/\\\" Archive"));
+  // The sender's copy is in alice's Sent folder.
+  Run sent = client("listing", {imap_port(kAliceNode), kAlice, kAlicePassword, "Sent"});
+  EXPECT_THAT(sent.out, HasSubstr("Subject: Lunch?")) << sent.out;
+  EXPECT_THAT(sent.out, HasSubstr("Subject: Minutes"));
+
+  // curl reads the archived message by UID, as a script would.
+  Run curl = run({"/usr/bin/curl", "-sS", "--max-time", "60", "--user", kBob + ":" + kBobPassword,
+                  "imap://127.0.0.1:" + imap_port(kBobNode) + "/Archive;UID=1"});
+  EXPECT_EQ(curl.exit_code, 0) << curl.out;
+  EXPECT_THAT(curl.out, HasSubstr("Shall we meet at noon?"));
+
+  // A restart of bob's node keeps every message, flag and UID.
+  Run before = client("listing", {imap_port(kBobNode), kBob, kBobPassword, "Archive"});
+  ASSERT_EQ(before.exit_code, 0) << before.out;
+  cluster_->stop(kBobNode);
+  cluster_->start(kBobNode);
+  std::string why;
+  ASSERT_TRUE(cluster_->wait_ready(kBobNode, 60s, &why)) << why;
+  Run after = client("listing", {imap_port(kBobNode), kBob, kBobPassword, "Archive"});
+  ASSERT_EQ(after.exit_code, 0) << after.out;
+  auto listing_of = [](const std::string& out) {
+    auto at = out.find("step: listing");
+    return at == std::string::npos ? std::string() : out.substr(at, out.find('\n', at) - at);
+  };
+  EXPECT_FALSE(listing_of(before.out).empty()) << before.out;
+  EXPECT_EQ(listing_of(after.out), listing_of(before.out));
+  EXPECT_THAT(listing_of(after.out), HasSubstr("UID 3 FLAGS (\\\\Seen)"));
+}
+
+TEST_F(EmailClients, AnIdlingClientSeesNewMailArrive) {
+  Run r = client("idle", {imap_port(kBobNode), kBob, kBobPassword,
+                          std::to_string(ports_[kAliceNode].smtp), kAlice, kAlicePassword});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("step: select OK 0"));
+  EXPECT_THAT(r.out, HasSubstr("step: idle + idling"));
+  EXPECT_THAT(r.out, HasSubstr("step: exists OK 1")) << cluster_->log(kBobNode);
+  EXPECT_THAT(r.out, HasSubstr("step: done a3 OK IDLE terminated"));
+}
+
+TEST_F(EmailClients, MailSentWhileBobsNodeIsDownArrivesOnceAfterItComesBack) {
+  cluster_->stop(kBobNode);
+  Run sent = swaks(kBob, {"--header", "Subject: While you were out", "--body", "Call me back."});
+  ASSERT_EQ(sent.exit_code, 0) << sent.out;
+  cluster_->start(kBobNode);
+  std::string why;
+  ASSERT_TRUE(cluster_->wait_ready(kBobNode, 60s, &why)) << why;
+  ASSERT_NO_FATAL_FAILURE(wait_deliveries(kBobNode, kBob, 1));
+  // Let any duplicate arrive before counting.
+  std::this_thread::sleep_for(3s);
+  Run r = client("pop3", {std::to_string(ports_[kBobNode].pop3), kBob, kBobPassword});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("step: stat OK [1, "));
+  EXPECT_THAT(r.out, HasSubstr("Call me back."));
+  EXPECT_THAT(r.out, HasSubstr("step: quit +OK"));
+  // POP3 deleted it: the INBOX is empty now.
+  Run left = client("listing", {imap_port(kBobNode), kBob, kBobPassword, "INBOX"});
+  EXPECT_THAT(left.out, HasSubstr("step: select OK [\"0\"]")) << left.out;
+}
+
+TEST_F(EmailClients, MbsyncMirrorsTheInboxIntoAMaildir) {
+  ASSERT_EQ(swaks(kBob, {"--header", "Subject: Sync me", "--body", "mirrored by mbsync"}).exit_code,
+            0);
+  ASSERT_NO_FATAL_FAILURE(wait_deliveries(kBobNode, kBob, 1));
+  std::string maildir = dir_.file("Maildir") + "/";
+  fs::create_directories(maildir);
+  std::ofstream(dir_.file("mbsyncrc"))
+      << "IMAPAccount bob\nHost 127.0.0.1\nPort " << ports_[kBobNode].imap << "\nUser " << kBob
+      << "\nPass \"" << kBobPassword << "\"\nSSLType None\nAuthMechs LOGIN\n\n"
+      << "IMAPStore bob-remote\nAccount bob\n\n"
+      << "MaildirStore bob-local\nPath " << maildir << "\nInbox " << maildir << "INBOX\n\n"
+      << "Channel bob\nFar :bob-remote:\nNear :bob-local:\nPatterns INBOX\nCreate Near\n"
+      << "SyncState *\n";
+  Run r = run({"/usr/bin/mbsync", "-c", dir_.file("mbsyncrc"), "-a"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << cluster_->log(kBobNode);
+  std::string found;
+  for (const auto& entry : fs::recursive_directory_iterator(maildir + "INBOX")) {
+    if (entry.is_regular_file()) found += read_text(entry.path().string());
+  }
+  EXPECT_THAT(found, HasSubstr("Subject: Sync me"));
+  EXPECT_THAT(found, HasSubstr("mirrored by mbsync"));
+}
+
+}  // namespace
+}  // namespace post
