@@ -120,54 +120,59 @@ void MailAccount::enqueue(Log& log, std::uint32_t uidvalidity, store::MailRecord
   auto valid = store::validate(record);
   if (!valid.ok()) return done(IoError{valid.error().detail, false});
   log.appends.push_back(Append{std::move(record), std::move(done)});
-  if (log.appends.size() == 1) append_next(log, uidvalidity);
+  append_next(log, uidvalidity);
 }
 
-void MailAccount::append_next(Log& log, std::uint32_t uidvalidity) {
-  if (log.appends.empty()) return;
-  // Decide against the current state: a record the state would refuse is not appended.
-  const Append& next = log.appends.front();
-  auto probe_index = last_index(uidvalidity);
-  std::uint64_t index = probe_index ? *probe_index + 1 : 0;
+// The reason the state would refuse `record` if it were appended now, or none.
+std::optional<std::string> MailAccount::refusal(std::uint32_t uidvalidity,
+                                                const store::MailRecord& record) const {
+  auto last = last_index(uidvalidity);
+  std::uint64_t index = last ? *last + 1 : 0;
   if (uidvalidity == kFolderList) {
     store::Mailbox probe = mailbox_;
-    auto s = probe.apply(next.record, index);
-    if (!s.ok()) {
-      Append refused = std::move(log.appends.front());
-      log.appends.pop_front();
-      refused.done(IoError{s.error().detail, false});
-      return append_next(log, uidvalidity);
-    }
-  } else if (std::holds_alternative<store::Insert>(next.record)) {
-    const store::Folder& folder = *folders_.at(uidvalidity);
-    if (folder.uidnext() >= store::kMaxUid) {
-      Append refused = std::move(log.appends.front());
-      log.appends.pop_front();
-      refused.done(IoError{"the folder has no UIDs left", false});
-      return append_next(log, uidvalidity);
-    }
+    auto s = probe.apply(record, index);
+    if (!s.ok()) return s.error().detail;
+  } else if (std::holds_alternative<store::Insert>(record) &&
+             folders_.at(uidvalidity)->uidnext() >= store::kMaxUid) {
+    return "the folder has no UIDs left";
   }
-  std::weak_ptr<bool> alive = alive_;
-  io_.append_log(user_, log.name, store::encode(next.record),
-                 [this, alive, &log, uidvalidity](IoResult<std::uint64_t> r) {
-                   if (alive.expired()) return;
-                   Append done = std::move(log.appends.front());
-                   log.appends.pop_front();
-                   if (r.ok()) {
-                     if (uidvalidity == kFolderList) {
-                       (void)mailbox_.apply(done.record, *r);
+  return std::nullopt;
+}
+
+// Starts the front append unless one is in flight. A done callback may enqueue more (the next
+// command of a session): the in_flight flag keeps that from starting a second append.
+void MailAccount::append_next(Log& log, std::uint32_t uidvalidity) {
+  while (!log.in_flight && !log.appends.empty()) {
+    // Decide against the current state: a record the state would refuse is not appended.
+    if (auto why = refusal(uidvalidity, log.appends.front().record)) {
+      Append refused = std::move(log.appends.front());
+      log.appends.pop_front();
+      refused.done(IoError{*why, false});
+      continue;
+    }
+    log.in_flight = true;
+    std::weak_ptr<bool> alive = alive_;
+    io_.append_log(user_, log.name, store::encode(log.appends.front().record),
+                   [this, alive, &log, uidvalidity](IoResult<std::uint64_t> r) {
+                     if (alive.expired()) return;
+                     log.in_flight = false;
+                     Append done = std::move(log.appends.front());
+                     log.appends.pop_front();
+                     if (r.ok()) {
+                       if (uidvalidity == kFolderList) {
+                         (void)mailbox_.apply(done.record, *r);
+                       } else {
+                         (void)folders_.at(uidvalidity)->apply(done.record, *r);
+                       }
+                       changed(uidvalidity);
+                       done.done(IoResult<void>());
                      } else {
-                       (void)folders_.at(uidvalidity)->apply(done.record, *r);
+                       done.done(r.error());
                      }
-                   }
-                   if (r.ok()) {
-                     changed(uidvalidity);
-                     done.done(IoResult<void>());
-                   } else {
-                     done.done(r.error());
-                   }
-                   append_next(log, uidvalidity);
-                 });
+                     append_next(log, uidvalidity);
+                   });
+    return;
+  }
 }
 
 int MailAccount::watch(std::uint32_t uidvalidity, std::function<void()> changed) {

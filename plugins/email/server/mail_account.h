@@ -70,7 +70,8 @@ class MailAccount {
     bool loaded = false;  // read once: the state is usable
     bool loading = false;
     std::vector<std::function<void(IoResult<void>)>> load_waiters;
-    std::deque<Append> appends;  // the front one is in flight
+    std::deque<Append> appends;  // the front one is in flight when in_flight
+    bool in_flight = false;
   };
 
   // Reads the log from after the state's last applied index, page by page, applying records.
@@ -81,6 +82,8 @@ class MailAccount {
   void enqueue(Log& log, std::uint32_t uidvalidity, store::MailRecord record,
                std::function<void(IoResult<void>)> done);
   void append_next(Log& log, std::uint32_t uidvalidity);
+  std::optional<std::string> refusal(std::uint32_t uidvalidity,
+                                     const store::MailRecord& record) const;
   void changed(std::uint32_t uidvalidity);
   Log& log_of(std::uint32_t uidvalidity);  // 0: the folder-list log
 
