@@ -9,13 +9,15 @@
 //
 // Config: smtp_listen ("127.0.0.1:2025"), imap_listen ("127.0.0.1:1143"; "" turns IMAP
 // off), pop3_listen (POP3 off unless set, e.g. "127.0.0.1:2110"), hostname ("localhost"),
-// passwd_file (required; lines "email:{CRYPT}<crypt(3) hash>"), max_message_bytes (25 MiB).
+// passwd_file (required; lines "email:{CRYPT}<crypt(3) hash>"), max_message_bytes (25 MiB),
+// tls_certificate and tls_key (PEM files; with them STARTTLS and STLS are offered, and clients
+// off loopback may log in once TLS is up).
 //
 // Threads: the host calls the vtable and every callback on its executor; connections, mail
 // accounts and deliveries live on the plugin's thread only. Host completions are posted to
 // that thread (HostMailIo) before they touch any of them.
 //
-// Not yet: TLS (AUTH and LOGIN work on loopback only, as the engines enforce), bounces, the
+// Not yet: implicit-TLS ports (submissions, imaps, pop3s), bounces, the
 // X-POST-Verified-Sender header, mailing lists, handing open connections over on a reload
 // (drain keeps them; the new version does not take them; the old one closes them).
 #include <crypt.h>
@@ -24,6 +26,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 
 #include <sys/socket.h>
@@ -205,6 +208,8 @@ class HostMailIo final : public MailIo {
 
 struct Settings {
   std::string hostname;
+  std::string tls_certificate;  // PEM; empty: no TLS
+  std::string tls_key;
   std::size_t max_message_bytes = kDefaultMaxMessageBytes;
   std::map<std::string, std::string> users;  // passwd file
 };
@@ -238,7 +243,8 @@ class Service final : public ImapServices {
   HostMailIo host_io;
   MessageLoader message_loader;
   std::map<std::string, std::unique_ptr<MailAccount>> accounts;
-  std::set<std::string> pop3_locked;  // users with a POP3 session (RFC 1939: one at a time)
+  std::unique_ptr<asio::ssl::context> tls;  // set when a certificate is configured
+  std::set<std::string> pop3_locked;        // users with a POP3 session (RFC 1939: one at a time)
 };
 
 // Appends `insert` to folder `name` of `account`, creating the folder first when it is
@@ -437,13 +443,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (reading_ || closing_ || !wants_input()) return;
     reading_ = true;
     auto self = shared_from_this();
-    socket_.async_read_some(asio::buffer(buffer_),
-                            [self](boost::system::error_code ec, std::size_t n) {
-                              self->reading_ = false;
-                              if (ec) return self->close();
-                              self->received(std::string_view(self->buffer_.data(), n));
-                              self->read();
-                            });
+    auto on_read = [self](boost::system::error_code ec, std::size_t n) {
+      self->reading_ = false;
+      if (ec) return self->close();
+      self->received(std::string_view(self->buffer_.data(), n));
+      self->read();
+    };
+    if (tls_) {
+      tls_->async_read_some(asio::buffer(buffer_), on_read);
+    } else {
+      socket_.async_read_some(asio::buffer(buffer_), on_read);
+    }
+  }
+
+  // Runs the TLS handshake once everything queued is written (the engine's "go ahead" reply
+  // goes out in plaintext); `done` gets whether it worked. The engine reads nothing meanwhile.
+  void start_tls(std::function<void(bool)> done) {
+    tls_done_ = std::move(done);
+    // Output the engine produced with the request is queued after this call returns.
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      if (self->outbox_.empty() && self->tls_done_) self->handshake();
+    });
   }
 
   void write(std::string bytes) {
@@ -468,16 +488,38 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   void write_next() {
     auto self = shared_from_this();
-    asio::async_write(socket_, asio::buffer(outbox_.front()),
-                      [self](boost::system::error_code ec, std::size_t) {
-                        if (ec) return self->close();
-                        self->outbox_.pop_front();
-                        if (!self->outbox_.empty()) return self->write_next();
-                        self->close_when_sent();
-                      });
+    auto on_written = [self](boost::system::error_code ec, std::size_t) {
+      if (ec) return self->close();
+      self->outbox_.pop_front();
+      if (!self->outbox_.empty()) return self->write_next();
+      if (self->tls_done_) return self->handshake();
+      self->close_when_sent();
+    };
+    if (tls_) {
+      asio::async_write(*tls_, asio::buffer(outbox_.front()), on_written);
+    } else {
+      asio::async_write(socket_, asio::buffer(outbox_.front()), on_written);
+    }
+  }
+
+  void handshake() {
+    auto done = std::move(tls_done_);
+    tls_done_ = nullptr;
+    if (closing_ || tls_ || !service_.tls) return done(false);
+    tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *service_.tls);
+    tls_->async_handshake(asio::ssl::stream_base::server,
+                          [self = shared_from_this(), done](boost::system::error_code ec) {
+                            if (ec) {
+                              self->service_.host.warn("TLS handshake with a client on " +
+                                                       self->peer() + " failed: " + ec.message());
+                            }
+                            done(!ec);
+                          });
   }
 
   tcp::socket socket_;
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;  // after STARTTLS / STLS
+  std::function<void(bool)> tls_done_;                    // a handshake waits for the outbox
   std::function<void(Connection*)> on_closed_;
   std::array<char, kReadChunkBytes> buffer_{};
   std::deque<std::string> outbox_;
@@ -548,7 +590,14 @@ class SmtpConnection final : public Connection {
     delivery->run();
   }
 
-  void on(StartTls&) { ended_ = true; }  // never offered: tls_available is false
+  void on(StartTls&) {
+    auto self = std::static_pointer_cast<SmtpConnection>(shared_from_this());
+    start_tls([self](bool ok) {
+      if (!ok) return self->close();
+      self->session_.tls_started();
+      self->answered();
+    });
+  }
   void on(Close&) { ended_ = true; }
 
   SmtpSession session_;
@@ -566,6 +615,16 @@ class ImapConnection final : public Connection {
       if (weak.expired()) return;
       flush();
       read();
+    });
+    session_.set_start_tls([this, weak] {
+      if (weak.expired()) return;
+      start_tls([this, weak](bool ok) {
+        if (weak.expired()) return;
+        session_.tls_started(ok);
+        if (!ok) return close();
+        flush();
+        read();
+      });
     });
     session_.start();
     flush();
@@ -712,12 +771,39 @@ class Pop3Connection final : public Connection {
 
   void on(Pop3Close&) { release(); }
 
+  void on(Pop3StartTls&) {
+    auto self = std::static_pointer_cast<Pop3Connection>(shared_from_this());
+    start_tls([self](bool ok) {
+      self->session_.tls_started(ok);
+      self->answered();
+    });
+  }
+
   Pop3Session session_;
   MailAccount* account_ = nullptr;
   std::uint32_t uidvalidity_ = 0;
   std::vector<store::Message> messages_;  // the maildrop as listed at login
   std::string locked_;
 };
+
+// A TLS server context from PEM files: TLS 1.2 and later.
+std::unique_ptr<asio::ssl::context> tls_context(const std::string& certificate,
+                                                const std::string& key) {
+  auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  boost::system::error_code ec;
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                           asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                       ec);
+  if (!ec) context->use_certificate_chain_file(certificate, ec);
+  if (ec) {
+    throw sdk::Exception(POST_ERR_INVALID_ARGUMENT,
+                         "tls_certificate " + certificate + ": " + ec.message());
+  }
+  context->use_private_key_file(key, asio::ssl::context::pem, ec);
+  if (ec) throw sdk::Exception(POST_ERR_INVALID_ARGUMENT, "tls_key " + key + ": " + ec.message());
+  return context;
+}
 
 class Email final : public sdk::Plugin {
  public:
@@ -741,6 +827,13 @@ class Email final : public sdk::Plugin {
                            "passwd_file is required: " + passwd.error().message);
     }
     s.users = read_passwd_file(*passwd);
+    s.tls_certificate = host.config_string_or("tls_certificate", "").value_or_throw();
+    s.tls_key = host.config_string_or("tls_key", "").value_or_throw();
+    if (s.tls_certificate.empty() != s.tls_key.empty()) {
+      throw sdk::Exception(POST_ERR_INVALID_ARGUMENT,
+                           "tls_certificate and tls_key go together: give both or neither");
+    }
+    if (!s.tls_certificate.empty()) service_.tls = tls_context(s.tls_certificate, s.tls_key);
     auto gmime = ensure_gmime_initialised();
     if (!gmime) throw sdk::Exception(POST_ERR_UNAVAILABLE, gmime.error().detail);
     smtp_ = listen("smtp_listen", "127.0.0.1:2025", Protocol::kSmtp);
@@ -828,6 +921,7 @@ class Email final : public sdk::Plugin {
           options.hostname = s.hostname;
           options.max_message_bytes = s.max_message_bytes;
           options.loopback = loopback;
+          options.tls_available = service_.tls != nullptr;
           conn = std::make_shared<SmtpConnection>(service_, std::move(socket), options);
           break;
         }
@@ -835,6 +929,7 @@ class Email final : public sdk::Plugin {
           ImapSessionOptions options;
           options.hostname = s.hostname;
           options.loopback = loopback;
+          options.tls_available = service_.tls != nullptr;
           options.limits.max_append_literal_bytes = s.max_message_bytes;
           conn = std::make_shared<ImapConnection>(service_, std::move(socket), options);
           break;
@@ -843,6 +938,7 @@ class Email final : public sdk::Plugin {
           Pop3Options options;
           options.hostname = s.hostname;
           options.loopback = loopback;
+          options.tls_available = service_.tls != nullptr;
           conn = std::make_shared<Pop3Connection>(service_, std::move(socket), options);
           break;
         }
@@ -868,10 +964,20 @@ class Email final : public sdk::Plugin {
     }
     store::Insert insert;
     insert.message.message_id = payload->message_id;
-    insert.message.size = payload->size;
     insert.message.internal_date = static_cast<std::int64_t>(std::time(nullptr));
     insert.message.sender = to_ascii_lower(n.sender);
-    insert.message.layout = payload->layout;
+    // The message gets a header naming the sender the host verified.
+    auto layout = verified_sender_layout(insert.message.sender, payload->layout);
+    std::uint64_t size =
+        std::uint64_t{payload->size} + verified_sender_header(insert.message.sender).size();
+    if (!layout || size > 0xffffffffu) {
+      host().warn("dropped an email notification from " + n.sender + " to " + n.recipient +
+                  ": the layout is not one a sender may send");
+      host().counter_add("dropped");
+      return;
+    }
+    insert.message.size = static_cast<std::uint32_t>(size);
+    insert.message.layout = std::move(*layout);
     insert.message.parts = payload->parts;
     auto valid = store::validate(store::MailRecord(insert));
     if (!valid.ok()) {

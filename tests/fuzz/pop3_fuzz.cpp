@@ -185,6 +185,10 @@ struct Driver {
       for (std::size_t number : commit->deleted) check(number >= 1 && number <= maildrop.size());
       session.commit_result(rng.below(4) != 0);
       check(session.closed());
+    } else if (std::get_if<Pop3StartTls>(&event)) {
+      check(session.state() == Pop3State::kAuthorization && !session.tls_active());
+      session.tls_started(rng.below(4) != 0);
+      check(session.closed() || (session.tls_active() && session.buffered_bytes() == 0));
     } else {
       check(session.closed() && !session.awaiting_answer());
     }
@@ -228,6 +232,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.hostname = "fuzz.example";
   options.loopback = config & 1;
   options.tls_active = config & 2;
+  options.tls_available = config & 128;
   options.max_line_bytes =
       (config & 4) ? kPop3MaxCommandLineBytesCeiling : kPop3RfcCommandLineBytes;
   options.max_messages = (config & 8) ? 2 : kPop3DefaultMaxMessages;

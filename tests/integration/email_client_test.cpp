@@ -64,6 +64,12 @@ class EmailClients : public ::testing::Test {
     std::ofstream(dir_.file("passwd"))
         << kAlice << ":{CRYPT}" << hash_password(kAlicePassword) << "\n"
         << kBob << ":{CRYPT}" << hash_password(kBobPassword) << "\n";
+    // A certificate for 127.0.0.1, which the clients verify: every node offers STARTTLS.
+    Run cert = run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", dir_.file("tls.key"),
+                    "-out", dir_.file("tls.pem")});
+    ASSERT_EQ(cert.exit_code, 0) << cert.out;
     cluster_ = std::make_unique<PostdCluster>(
         dir_, ClusterBinaries{POSTD_BIN, POSTCTL_BIN, POST_CA_BIN}, kNodes,
         std::string(testing::kFastPastryYaml) + "plugin_dirs: [plugins]\n");
@@ -80,7 +86,8 @@ class EmailClients : public ::testing::Test {
           << "    config: {smtp_listen: \"127.0.0.1:" << p.smtp
           << "\", imap_listen: \"127.0.0.1:" << p.imap << "\", pop3_listen: \"127.0.0.1:" << p.pop3
           << "\", hostname: node" << i << ".example.org, passwd_file: \"" << dir_.file("passwd")
-          << "\"}\n";
+          << "\", tls_certificate: \"" << dir_.file("tls.pem") << "\", tls_key: \""
+          << dir_.file("tls.key") << "\"}\n";
     }
     cluster_->start_all();
     for (int i = 0; i < kNodes; ++i) {
@@ -197,6 +204,8 @@ TEST_F(EmailClients, AliceOnNode1MailsBobOnNode3WhoReadsFlagsMovesAndAppendsWith
   EXPECT_THAT(r.out, HasSubstr("step: search-subject OK [\"1\"]"));
   EXPECT_THAT(r.out, HasSubstr("Subject: Lunch?"));
   EXPECT_THAT(r.out, HasSubstr("Shall we meet at noon?"));
+  // bob's node says who sent it, as the host verified it.
+  EXPECT_THAT(r.out, HasSubstr("X-POST-Verified-Sender: " + kAlice + "\\r\\n"));
   EXPECT_THAT(r.out, HasSubstr("step: flags-after-read OK [\"1 (UID 1 FLAGS (\\\\Seen"));
   EXPECT_THAT(r.out, HasSubstr("step: copy OK"));
   // Archive is UIDVALIDITY 2: COPY made bob's UID 1 its UID 1, MOVE his UID 2 its UID 2.
@@ -233,6 +242,27 @@ TEST_F(EmailClients, AliceOnNode1MailsBobOnNode3WhoReadsFlagsMovesAndAppendsWith
   EXPECT_FALSE(listing_of(before.out).empty()) << before.out;
   EXPECT_EQ(listing_of(after.out), listing_of(before.out));
   EXPECT_THAT(listing_of(after.out), HasSubstr("UID 3 FLAGS (\\\\Seen)"));
+}
+
+TEST_F(EmailClients, ClientsStartTlsAndVerifyTheNodesCertificate) {
+  const Ports& p = ports_[kBobNode];
+  Run r = client("tls", {std::to_string(p.imap), std::to_string(p.smtp), std::to_string(p.pop3),
+                         kBob, kBobPassword, dir_.file("tls.pem")});
+  EXPECT_EQ(r.exit_code, 0) << r.out << cluster_->log(kBobNode);
+  EXPECT_THAT(r.out, HasSubstr("step: imap-starttls OK"));
+  EXPECT_THAT(r.out, HasSubstr("step: imap-cipher OK \"TLSv1."));
+  EXPECT_THAT(r.out, HasSubstr("step: imap-login OK"));
+  EXPECT_THAT(r.out, HasSubstr("step: smtp-starttls 220"));
+  EXPECT_THAT(r.out, HasSubstr("step: smtp-sent OK"));
+  EXPECT_THAT(r.out, HasSubstr("step: pop3-stls +OK Begin TLS negotiation"));
+  EXPECT_THAT(r.out, HasSubstr("step: pop3-pass +OK"));
+  ASSERT_NO_FATAL_FAILURE(wait_deliveries(kBobNode, kBob, 1));
+  // curl, requiring TLS, reads the message sent over TLS.
+  Run curl = run({"/usr/bin/curl", "-sS", "--max-time", "60", "--ssl-reqd", "--cacert",
+                  dir_.file("tls.pem"), "--user", kBob + ":" + kBobPassword,
+                  "imap://127.0.0.1:" + imap_port(kBobNode) + "/INBOX;UID=1"});
+  EXPECT_EQ(curl.exit_code, 0) << curl.out;
+  EXPECT_THAT(curl.out, HasSubstr("Subject: over TLS"));
 }
 
 TEST_F(EmailClients, AnIdlingClientSeesNewMailArrive) {

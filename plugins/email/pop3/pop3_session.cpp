@@ -243,7 +243,7 @@ void Pop3Session::handle_authorization(std::string_view keyword, std::string_vie
   if (iequals(keyword, "PASS")) return on_pass(arguments);
   if (iequals(keyword, "APOP")) return client_error("APOP not supported");
   if (iequals(keyword, "AUTH")) return client_error("AUTH not supported");
-  if (iequals(keyword, "STLS")) return client_error("STLS not available");
+  if (iequals(keyword, "STLS")) return on_stls();
   for (std::string_view other : {"STAT", "LIST", "UIDL", "RETR", "TOP", "DELE", "NOOP", "RSET"}) {
     if (iequals(keyword, other)) return client_error("Command not valid in AUTHORIZATION state");
   }
@@ -281,11 +281,34 @@ void Pop3Session::on_capa() {
   out += "+OK Capability list follows\r\n";
   out += "TOP\r\n";
   if (state_ == Pop3State::kAuthorization && login_allowed_here()) out += "USER\r\n";
+  if (state_ == Pop3State::kAuthorization && options_.tls_available && !tls_active_) {
+    out += "STLS\r\n";
+  }
   out += "UIDL\r\nPIPELINING\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n";
   out += "IMPLEMENTATION ";
   out += kImplementation;
   out += "\r\n.\r\n";
   errors_in_a_row_ = 0;
+}
+
+void Pop3Session::on_stls() {
+  if (!options_.tls_available || tls_active_) return client_error("STLS not available");
+  pending_user_.reset();
+  errors_in_a_row_ = 0;
+  ok("Begin TLS negotiation");
+  awaiting_ = Awaiting::kTls;
+  events_.emplace_back(Pop3StartTls{});
+}
+
+void Pop3Session::tls_started(bool ok_) {
+  if (closed_ || awaiting_ != Awaiting::kTls) return;
+  awaiting_ = Awaiting::kNothing;
+  if (!ok_) return close_connection(Pop3CloseReason::kTlsFailed);
+  input_.clear();
+  scanned_without_lf_ = 0;
+  skipping_line_ = false;
+  input_overflowed_ = false;
+  tls_active_ = true;
 }
 
 void Pop3Session::on_user(std::string_view arguments) {

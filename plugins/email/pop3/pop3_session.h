@@ -94,8 +94,9 @@ struct Pop3Options {
   // The text after "+OK " in the greeting; empty means "<hostname> POP3 server ready".
   // Printable ASCII only, at most kPop3MaxGreetingBytes; anything else is removed.
   std::string greeting;
-  bool loopback = false;    // the client is on 127.0.0.0/8 or ::1: USER/PASS without TLS allowed
-  bool tls_active = false;  // the connection is already TLS (implicit TLS, RFC 8314)
+  bool loopback = false;       // the client is on 127.0.0.0/8 or ::1: USER/PASS without TLS allowed
+  bool tls_active = false;     // the connection is already TLS (implicit TLS, RFC 8314)
+  bool tls_available = false;  // STLS may be offered (RFC 2595; the caller has a certificate)
   // Command line limit counting the CRLF; clamped to
   // [kPop3RfcCommandLineBytes, kPop3MaxCommandLineBytesCeiling].
   std::size_t max_line_bytes = kPop3RfcCommandLineBytes;
@@ -149,6 +150,7 @@ enum class Pop3CloseReason {
   kInputOverflow,  // input piled up while a question was outstanding, or an endless line
   kIdleTimeout,    // the caller's timer (RFC 1939 3: at least 10 minutes), via terminate()
   kShuttingDown,   // the node is stopping, via terminate()
+  kTlsFailed,      // the TLS handshake STLS asked for failed
 };
 
 // The response is in the output; the caller closes the connection after sending it.
@@ -156,7 +158,11 @@ struct Pop3Close {
   Pop3CloseReason reason = Pop3CloseReason::kQuit;
 };
 
-using Pop3Event = std::variant<Pop3Login, Pop3Retrieve, Pop3Commit, Pop3Close>;
+// A client sent STLS and "+OK Begin TLS negotiation" is in the output: the caller sends it,
+// runs the TLS handshake and answers with tls_started().
+struct Pop3StartTls {};
+
+using Pop3Event = std::variant<Pop3Login, Pop3Retrieve, Pop3Commit, Pop3Close, Pop3StartTls>;
 
 enum class Pop3LoginFailure {
   kInvalidCredentials,  // -ERR [AUTH]; counts against max_login_failures
@@ -206,6 +212,11 @@ class Pop3Session {
   // Answers the outstanding Pop3Retrieve with a failure.
   void retrieve_result(Pop3RetrieveFailure failure);
 
+  // Answers the outstanding Pop3StartTls: on success every byte that arrived in plaintext
+  // after STLS is dropped (RFC 2595 4, no command injection) and the session goes on over TLS;
+  // on failure it closes (Pop3Close with kTlsFailed).
+  void tls_started(bool ok);
+
   // Answers the outstanding Pop3Commit: "+OK ... signing off" when the deleted messages are
   // removed, "-ERR [SYS/TEMP] some deleted messages not removed" otherwise (RFC 1939 6).
   // Either way the session then closes.
@@ -230,7 +241,7 @@ class Pop3Session {
   std::size_t buffered_bytes() const { return input_.size(); }
 
  private:
-  enum class Awaiting { kNothing, kLogin, kRetrieve, kCommit };
+  enum class Awaiting { kNothing, kLogin, kRetrieve, kCommit, kTls };
 
   struct Entry {
     Pop3Message message;
@@ -251,6 +262,7 @@ class Pop3Session {
   void handle_authorization(std::string_view keyword, std::string_view arguments);
   void handle_transaction(std::string_view keyword, std::string_view arguments);
   void on_capa();
+  void on_stls();
   void on_user(std::string_view arguments);
   void on_pass(std::string_view arguments);
   void on_quit();

@@ -132,7 +132,8 @@ void ImapSession::start() {
 std::string ImapSession::capabilities() const {
   std::string caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT";
   if (state_ == State::kNotAuthenticated) {
-    caps += options_.loopback ? " AUTH=PLAIN" : " LOGINDISABLED";
+    if (options_.tls_available && !tls_active_) caps += " STARTTLS";
+    caps += login_allowed() ? " AUTH=PLAIN" : " LOGINDISABLED";
   }
   return caps;
 }
@@ -217,8 +218,7 @@ void ImapSession::run(const ImapCommand& c) {
     case ImapCommandKind::kNoop:
     case ImapCommandKind::kLogout:
     case ImapCommandKind::kId: return run_any_state(c);
-    case ImapCommandKind::kStartTls:
-      return finish(c.tag, ImapStatus::kBad, "STARTTLS is not offered here (no TLS yet)");
+    case ImapCommandKind::kStartTls: return start_tls(c.tag);
     case ImapCommandKind::kLogin:
     case ImapCommandKind::kAuthenticate:
       if (state_ != State::kNotAuthenticated) {
@@ -274,8 +274,11 @@ void ImapSession::run_any_state(const ImapCommand& c) {
 
 void ImapSession::login(const std::string& tag, const std::string& user_in,
                         const std::string& password) {
-  if (!options_.loopback) {
-    return finish(tag, ImapStatus::kNo, "[PRIVACYREQUIRED] Log in only over loopback (no TLS yet)");
+  if (!login_allowed()) {
+    return finish(tag, ImapStatus::kNo,
+                  options_.tls_available
+                      ? "[PRIVACYREQUIRED] Use STARTTLS before logging in"
+                      : "[PRIVACYREQUIRED] Logging in needs TLS, which is not set up here");
   }
   std::string user = to_ascii_lower(user_in);
   MailAccount* account =
@@ -302,6 +305,32 @@ void ImapSession::login(const std::string& tag, const std::string& user_in,
     state_ = State::kAuthenticated;
     finish(tag, ImapStatus::kOk, "[CAPABILITY " + capabilities() + "] Logged in");
   });
+}
+
+void ImapSession::start_tls(const std::string& tag) {
+  if (!options_.tls_available || !start_tls_) {
+    return finish(tag, ImapStatus::kBad, "STARTTLS is not offered here");
+  }
+  if (tls_active_) return finish(tag, ImapStatus::kBad, "TLS is already active");
+  if (state_ != State::kNotAuthenticated) {
+    return finish(tag, ImapStatus::kBad, "STARTTLS only before logging in");
+  }
+  send(format_status_response(tag, ImapStatus::kOk, "Begin TLS negotiation now"));
+  // busy_ stays set: nothing is read or run until tls_started().
+  start_tls_();
+}
+
+void ImapSession::tls_started(bool ok) {
+  if (!ok) {
+    closed_ = true;
+    busy_ = false;
+    return;
+  }
+  reader_.discard_buffered();
+  tls_active_ = true;
+  busy_ = false;
+  pump();
+  if (wake_) wake_();
 }
 
 void ImapSession::authenticate(const ImapCommand& c) {

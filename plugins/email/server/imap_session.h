@@ -51,8 +51,10 @@ class ImapServices {
 
 struct ImapSessionOptions {
   std::string hostname = "localhost";
-  // LOGIN and AUTHENTICATE are allowed without TLS only on loopback (there is no TLS yet).
+  // LOGIN and AUTHENTICATE are allowed without TLS only on loopback.
   bool loopback = false;
+  // STARTTLS may be offered (the caller has a certificate).
+  bool tls_available = false;
   ImapLimits limits;
   // Failed logins before the session is closed.
   int max_failed_logins = 3;
@@ -68,6 +70,15 @@ class ImapSession {
   // Called when output appeared or the session became ready for input outside feed() (a
   // command that completed later, new mail while idling).
   void set_wake(std::function<void()> wake) { wake_ = std::move(wake); }
+
+  // Called after the tagged OK to STARTTLS is in the output: the caller sends the output,
+  // runs the TLS handshake and then calls tls_started(). No command runs meanwhile.
+  void set_start_tls(std::function<void()> start_tls) { start_tls_ = std::move(start_tls); }
+  // The handshake STARTTLS asked for ended: on success, bytes that arrived in plaintext after
+  // the command are dropped (RFC 3501 6.2.1: no command injection) and the session goes on
+  // over TLS; on failure it closes.
+  void tls_started(bool ok);
+  bool tls_active() const { return tls_active_; }
 
   // Writes the greeting.
   void start();
@@ -102,6 +113,8 @@ class ImapSession {
   void run_authenticated(const ImapCommand& command);
   void run_selected(const ImapCommand& command);
 
+  void start_tls(const std::string& tag);
+  bool login_allowed() const { return options_.loopback || tls_active_; }
   void login(const std::string& tag, const std::string& user, const std::string& password);
   void authenticate(const ImapCommand& command);
   void authenticate_with(const std::string& tag, std::string_view base64);
@@ -143,6 +156,8 @@ class ImapSession {
   ImapSessionOptions options_;
   ImapCommandReader reader_;
   std::function<void()> wake_;
+  std::function<void()> start_tls_;
+  bool tls_active_ = false;
   std::string output_;
   State state_ = State::kNotAuthenticated;
   MailAccount* account_ = nullptr;

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "plugins/email/common/ascii.h"
+
 namespace post::email {
 namespace {
 
@@ -12,6 +14,27 @@ constexpr std::string_view kLayoutMagic = "EFL";
 constexpr std::uint8_t kLayoutVersion = 1;
 constexpr char kInlineLayout = 'I';
 constexpr char kStoredLayout = 'S';
+constexpr char kVerifiedLayout = 'V';
+// A copy of the verified-sender field in the sender's own header is renamed to this, of the
+// same length, so no offset or size changes and no client mistakes it for the real one.
+constexpr std::string_view kNeutralisedField = "X-POST-Unchecked-Claim";
+static_assert(kNeutralisedField.size() == kVerifiedSenderField.size());
+
+// Renames every field of `header` named kVerifiedSenderField (any case, at a line start).
+void neutralise_verified_sender(std::string& header) {
+  std::size_t at = 0;
+  while (at < header.size()) {
+    if (header.size() - at > kVerifiedSenderField.size() &&
+        iequals(std::string_view(header).substr(at, kVerifiedSenderField.size()),
+                kVerifiedSenderField) &&
+        header[at + kVerifiedSenderField.size()] == ':') {
+      header.replace(at, kNeutralisedField.size(), kNeutralisedField);
+    }
+    std::size_t line_end = header.find('\n', at);
+    if (line_end == std::string::npos) break;
+    at = line_end + 1;
+  }
+}
 
 void put_le(std::string& out, std::uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -174,25 +197,38 @@ class Loader : public std::enable_shared_from_this<Loader> {
       : io_(io), ref_(std::move(ref)), with_bodies_(with_bodies), done_(std::move(done)) {}
 
   void run() {
-    const std::string& layout = ref_.layout;
+    std::string_view layout = ref_.layout;
+    if (!layout.empty() && layout[0] == kVerifiedLayout) {
+      // "V" u16 length, the verified-sender header line, then the sender's layout.
+      if (layout.size() < 3) return finish(IoError{"the message's layout is malformed", false});
+      std::size_t n = static_cast<std::uint8_t>(layout[1]) |
+                      std::size_t{static_cast<std::uint8_t>(layout[2])} << 8;
+      if (layout.size() - 3 < n) return finish(IoError{"the message's layout is malformed", false});
+      prefix_ = layout.substr(3, n);
+      layout.remove_prefix(3 + n);
+      verified_ = true;
+    }
     if (!layout.empty() && layout[0] == kInlineLayout) {
-      return have_layout(layout.substr(1));
+      return have_layout(std::string(layout.substr(1)));
     }
     if (layout.size() != 65 || layout[0] != kStoredLayout) {
       return finish(IoError{"the message's layout is malformed", false});
     }
-    io_.fetch_content(
-        part_ref(std::string_view(layout).substr(1, 32), std::string_view(layout).substr(33, 32)),
-        [self = shared_from_this()](IoResult<std::string> r) {
-          if (!r.ok()) return self->finish(r.error());
-          self->have_layout(std::move(*r));
-        });
+    io_.fetch_content(part_ref(layout.substr(1, 32), layout.substr(33, 32)),
+                      [self = shared_from_this()](IoResult<std::string> r) {
+                        if (!r.ok()) return self->finish(r.error());
+                        self->have_layout(std::move(*r));
+                      });
   }
 
  private:
   void have_layout(std::string flat) {
     flat_ = std::move(flat);
     loaded_.header = flat_header_block(flat_);
+    if (verified_) {
+      neutralise_verified_sender(loaded_.header);
+      loaded_.header.insert(0, prefix_);
+    }
     if (!with_bodies_) {
       // The header block alone is a message without a body: its summary costs one parse.
       if (auto header_only = decompose(loaded_.header)) {
@@ -223,6 +259,13 @@ class Loader : public std::enable_shared_from_this<Loader> {
     if (error_) return finish(std::move(*error_));
     auto message = rebuild_message(flat_, bodies_);
     if (!message) return finish(IoError{"the message's layout does not fit its parts", false});
+    if (verified_) {
+      // The same renaming as in the header block above (it is the message's first bytes).
+      std::string header = flat_header_block(flat_);
+      neutralise_verified_sender(header);
+      message->replace(0, header.size(), header);
+      message->insert(0, prefix_);
+    }
     auto decomposed = decompose(*message);
     if (!decomposed) {
       return finish(
@@ -246,6 +289,8 @@ class Loader : public std::enable_shared_from_this<Loader> {
   bool with_bodies_;
   Done done_;
   std::string flat_;
+  std::string prefix_;  // the verified-sender header line, for a "V" layout
+  bool verified_ = false;
   std::vector<std::string> bodies_;
   LoadedMessage loaded_;
   std::size_t pending_ = 0;
@@ -316,6 +361,29 @@ std::string flat_header_block(std::string_view flat) {
   if (header.rfind("\r\n", 0) == 0) return "\r\n";  // no header fields at all
   if (end != std::string::npos) header.resize(end + 4);
   return header;
+}
+
+std::string verified_sender_header(std::string_view sender) {
+  std::string clean;
+  for (char c : sender) {
+    if (c != '\r' && c != '\n') clean.push_back(c);
+  }
+  return std::string(kVerifiedSenderField) + ": " + clean + "\r\n";
+}
+
+std::optional<std::string> verified_sender_layout(std::string_view sender,
+                                                  std::string_view layout) {
+  if (layout.empty() || (layout[0] != kInlineLayout && layout[0] != kStoredLayout)) {
+    return std::nullopt;
+  }
+  std::string header = verified_sender_header(sender);
+  if (header.size() > 0xffff) return std::nullopt;
+  std::string out(1, kVerifiedLayout);
+  out.push_back(static_cast<char>(header.size() & 0xff));
+  out.push_back(static_cast<char>(header.size() >> 8));
+  out += header;
+  out += layout;
+  return out;
 }
 
 store::Bytes32 sha256(std::string_view bytes) {

@@ -8,6 +8,11 @@
 // kMaxInlineLayoutBytes). A flat layout, version 1, is "EFL" u8(1) and then segments until the
 // end: u8 0 + u32 length (little-endian) + bytes (header or glue text), or u8 1 + u16 body
 // index. Concatenating the texts and the bodies in order gives the message back, byte for byte.
+// A delivered message's layout may be "V" u16(length, little-endian) + a header line +
+// one of the two forms above: the recipient's node put in front of the message a header field
+// naming the sender it verified (verified_sender_layout); a copy of that field in the sender's
+// own header is read back renamed to X-POST-Unchecked-Claim (same length), so that the one a
+// person sees is the node's.
 // The MIME tree is not kept: a reader that needs it (BODYSTRUCTURE, BODY[1.2]) decomposes the
 // rebuilt message again, which gives the same tree, since decompose() is deterministic.
 #pragma once
@@ -47,6 +52,17 @@ std::optional<std::string> rebuild_message(std::string_view flat,
 // The message's top header block (with its blank line) from a flat layout alone: the first
 // text segment up to and including the first empty line. Empty when the layout is malformed.
 std::string flat_header_block(std::string_view flat);
+
+// The header field the recipient's node adds to each delivered message.
+inline constexpr std::string_view kVerifiedSenderField = "X-POST-Verified-Sender";
+
+// "X-POST-Verified-Sender: <sender>\r\n" (CR and LF in `sender` dropped).
+std::string verified_sender_header(std::string_view sender);
+
+// The layout to file for a message that `sender` (checked against its certificate by the
+// host) sent with `layout`, an "I" or "S" layout: nullopt for anything else (a sender cannot
+// bring its own "V").
+std::optional<std::string> verified_sender_layout(std::string_view sender, std::string_view layout);
 
 // SHA-256 of `bytes`, and as lower-case hex.
 store::Bytes32 sha256(std::string_view bytes);

@@ -8,6 +8,7 @@ import json
 import poplib
 import smtplib
 import socket
+import ssl
 import sys
 import time
 
@@ -134,6 +135,33 @@ def pop3(port, user, password):
     step("quit", p.quit().decode())
 
 
+def tls(imap_port, smtp_port, pop3_port, user, password, cafile):
+    """STARTTLS (IMAP, SMTP) and STLS (POP3) with the node's certificate verified against
+    `cafile`, then a login and a little work over each."""
+    context = ssl.create_default_context(cafile=cafile)
+    m = imaplib.IMAP4("127.0.0.1", imap_port, timeout=60)
+    typ, data = m.starttls(ssl_context=context)
+    step("imap-starttls", typ, data)
+    step("imap-cipher", "OK", m.sock.version())
+    typ, data = m.login(user, password)
+    step("imap-login", typ)
+    typ, data = m.select("INBOX")
+    step("imap-select", typ, data)
+    m.logout()
+    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=60) as smtp:
+        code, _ = smtp.starttls(context=context)
+        step("smtp-starttls", str(code))
+        smtp.login(user, password)
+        smtp.sendmail(user, [user], "From: %s\r\nTo: %s\r\nSubject: over TLS\r\n\r\nsecret\r\n"
+                      % (user, user))
+        step("smtp-sent", "OK")
+    p = poplib.POP3("127.0.0.1", pop3_port, timeout=60)
+    step("pop3-stls", p.stls(context=context).decode())
+    p.user(user)
+    step("pop3-pass", p.pass_(password).decode())
+    p.quit()
+
+
 if __name__ == "__main__":
     what, args = sys.argv[1], sys.argv[2:]
     try:
@@ -143,6 +171,8 @@ if __name__ == "__main__":
             listing(int(args[0]), args[1], args[2], args[3])
         elif what == "idle":
             idle(int(args[0]), args[1], args[2], int(args[3]), args[4], args[5])
+        elif what == "tls":
+            tls(int(args[0]), int(args[1]), int(args[2]), args[3], args[4], args[5])
         elif what == "pop3":
             pop3(int(args[0]), args[1], args[2])
         else:

@@ -344,6 +344,42 @@ TEST(Pop3Session, RefusesApopAuthAndStls) {
   EXPECT_EQ(client.command(""), "-ERR Unknown command\r\n");
 }
 
+TEST(Pop3Session, StlsStartsTlsDropsInjectedPlaintextAndThenAllowsUserAndPass) {
+  Pop3Options options = network_options();
+  options.tls_available = true;
+  Client client(options);
+  client.output();
+  EXPECT_THAT(client.command("CAPA"), ::testing::HasSubstr("STLS\r\n"));
+  EXPECT_EQ(client.command("USER mrose"),
+            "-ERR [AUTH] Plaintext authentication disallowed without TLS\r\n");
+  // A command sent in plaintext behind STLS must not run once TLS is up.
+  client.send("STLS\r\nUSER injected\r\n");
+  EXPECT_EQ(client.output(), "+OK Begin TLS negotiation\r\n");
+  client.event<Pop3StartTls>();
+  EXPECT_TRUE(client.session.awaiting_answer());
+  client.session.tls_started(true);
+  client.collect();
+  EXPECT_TRUE(client.session.tls_active());
+  EXPECT_EQ(client.session.buffered_bytes(), 0u);
+  EXPECT_EQ(client.output(), "");
+  EXPECT_THAT(client.command("CAPA"), ::testing::Not(::testing::HasSubstr("STLS")));
+  EXPECT_EQ(client.command("STLS"), "-ERR STLS not available\r\n");
+  EXPECT_EQ(client.command("USER mrose"), "+OK send PASS\r\n");
+}
+
+TEST(Pop3Session, AFailedStlsHandshakeClosesTheSession) {
+  Pop3Options options = network_options();
+  options.tls_available = true;
+  Client client(options);
+  client.output();
+  client.command("STLS");
+  client.event<Pop3StartTls>();
+  client.session.tls_started(false);
+  client.collect();
+  EXPECT_TRUE(client.session.closed());
+  EXPECT_EQ(client.event<Pop3Close>().reason, Pop3CloseReason::kTlsFailed);
+}
+
 TEST(Pop3Session, QuitBeforeLoginClosesWithoutCommit) {
   Client client;
   client.output();

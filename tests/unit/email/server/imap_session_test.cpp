@@ -16,8 +16,6 @@ namespace {
 
 using testing::MemoryMailIo;
 
-constexpr std::string_view kAlice = "alice@example.org";
-
 const std::string kPlain =
     "From: Bob <bob@example.org>\r\n"
     "To: Alice <alice@example.org>\r\n"
@@ -76,12 +74,14 @@ class Services : public ImapServices {
 // One client connection.
 class Client {
  public:
-  Client(Services& services, MemoryMailIo& io, bool loopback = true) : io_(io) {
+  Client(Services& services, MemoryMailIo& io, bool loopback = true, bool tls = false) : io_(io) {
     ImapSessionOptions options;
     options.hostname = "node1.example.org";
     options.loopback = loopback;
+    options.tls_available = tls;
     session_ = std::make_unique<ImapSession>(services, options);
     session_->set_wake([this] { ++wakes; });
+    session_->set_start_tls([this] { ++tls_requests; });
     session_->start();
     greeting = session_->take_output();
   }
@@ -99,6 +99,7 @@ class Client {
 
   std::string greeting;
   int wakes = 0;
+  int tls_requests = 0;
 
  private:
   MemoryMailIo& io_;
@@ -110,7 +111,9 @@ class ImapSessionTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(ensure_gmime_initialised().ok()); }
 
   // Delivers `message` to `user`'s INBOX the way the plugin does: stored, then inserted.
-  void deliver(const std::string& user, const std::string& message, std::string sender = "") {
+  // With `verified`, as the plugin files a notification: behind the verified-sender header.
+  void deliver(const std::string& user, const std::string& message, std::string sender = "",
+               bool verified = false) {
     MailAccount* account = services.account(user);
     ASSERT_NE(account, nullptr);
     bool done = false;
@@ -118,6 +121,12 @@ class ImapSessionTest : public ::testing::Test {
       ASSERT_TRUE(stored.ok()) << stored.error().message;
       store::Insert insert;
       insert.message = stored->ref;
+      if (verified) {
+        auto layout = verified_sender_layout(sender, stored->ref.layout);
+        ASSERT_TRUE(layout);
+        insert.message.layout = *layout;
+        insert.message.size += static_cast<std::uint32_t>(verified_sender_header(sender).size());
+      }
       insert.message.internal_date = 1795680000;  // 2026-11-26 08:00:00 UTC
       insert.message.sender = sender;
       account->append_to_folder(store::kInitialInboxUidValidity, insert, [&](IoResult<void> r) {
@@ -171,7 +180,35 @@ TEST_F(ImapSessionTest, NoLoginWithoutTlsOffLoopback) {
   Client c(services, io, /*loopback=*/false);
   EXPECT_NE(c.greeting.find("LOGINDISABLED"), std::string::npos);
   EXPECT_EQ(c.say("a1 LOGIN alice@example.org secret\r\n"),
-            "a1 NO [PRIVACYREQUIRED] Log in only over loopback (no TLS yet)\r\n");
+            "a1 NO [PRIVACYREQUIRED] Logging in needs TLS, which is not set up here\r\n");
+  EXPECT_EQ(c.say("a2 STARTTLS\r\n"), "a2 BAD STARTTLS is not offered here\r\n");
+}
+
+TEST_F(ImapSessionTest, StartTlsThenLoginAndPlaintextSentAfterTheCommandIsDropped) {
+  Client c(services, io, /*loopback=*/false, /*tls=*/true);
+  EXPECT_NE(c.greeting.find(" STARTTLS LOGINDISABLED]"), std::string::npos) << c.greeting;
+  EXPECT_EQ(c.say("a1 LOGIN alice@example.org secret\r\n"),
+            "a1 NO [PRIVACYREQUIRED] Use STARTTLS before logging in\r\n");
+  // A command injected behind STARTTLS in the same packet must not run after the handshake.
+  EXPECT_EQ(c.say("a2 STARTTLS\r\na3 LOGIN alice@example.org secret\r\n"),
+            "a2 OK Begin TLS negotiation now\r\n");
+  EXPECT_EQ(c.tls_requests, 1);
+  EXPECT_FALSE(c.session().wants_input());
+  c.session().tls_started(true);
+  EXPECT_EQ(c.output(), "");
+  EXPECT_TRUE(c.session().tls_active());
+  EXPECT_EQ(c.say("a4 CAPABILITY\r\n"),
+            "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE "
+            "UNSELECT AUTH=PLAIN\r\na4 OK CAPABILITY completed\r\n");
+  EXPECT_EQ(c.say("a5 STARTTLS\r\n"), "a5 BAD TLS is already active\r\n");
+  EXPECT_EQ(c.say("a6 LOGIN alice@example.org secret\r\n").substr(0, 5), "a6 OK");
+}
+
+TEST_F(ImapSessionTest, AFailedHandshakeEndsTheSession) {
+  Client c(services, io, /*loopback=*/false, /*tls=*/true);
+  c.say("a1 STARTTLS\r\n");
+  c.session().tls_started(false);
+  EXPECT_TRUE(c.session().closed());
 }
 
 TEST_F(ImapSessionTest, AuthenticatePlainWithAndWithoutInitialResponse) {
@@ -198,6 +235,30 @@ TEST_F(ImapSessionTest, FetchesADeliveredMessageExactlyAndMarksItSeen) {
   EXPECT_EQ(c.say("a4 UID FETCH 1 (BODY[])\r\n"),
             "* 1 FETCH (UID 1 BODY[] {" + std::to_string(kPlain.size()) + "}\r\n" + kPlain +
                 " FLAGS (\\Seen \\Recent))\r\na4 OK FETCH completed\r\n");
+}
+
+TEST_F(ImapSessionTest, ADeliveredMessageNamesItsVerifiedSenderAndAForgedClaimIsRenamed) {
+  const std::string forged =
+      "X-POST-Verified-Sender: ceo@example.org\r\nFrom: CEO <ceo@example.org>\r\n"
+      "Subject: wire the money\r\n\r\nNow please.\r\n";
+  deliver("alice@example.org", forged, "mallory@example.org", /*verified=*/true);
+  const std::string shown =
+      "X-POST-Verified-Sender: mallory@example.org\r\nX-POST-Unchecked-Claim: "
+      "ceo@example.org\r\nFrom: CEO <ceo@example.org>\r\nSubject: wire the money\r\n\r\n"
+      "Now please.\r\n";
+  Client c(services, io);
+  c.say("a1 LOGIN alice@example.org secret\r\n");
+  c.say("a2 EXAMINE INBOX\r\n");
+  EXPECT_EQ(
+      c.say("a3 FETCH 1 (RFC822.SIZE BODY.PEEK[HEADER.FIELDS (X-POST-Verified-Sender)])\r\n"),
+      "* 1 FETCH (RFC822.SIZE " + std::to_string(shown.size()) +
+          " BODY[HEADER.FIELDS (X-POST-Verified-Sender)] {47}\r\n"
+          "X-POST-Verified-Sender: mallory@example.org\r\n\r\n)\r\na3 OK FETCH completed\r\n");
+  EXPECT_EQ(c.say("a4 FETCH 1 BODY.PEEK[]\r\n"), "* 1 FETCH (BODY[] {" +
+                                                     std::to_string(shown.size()) + "}\r\n" +
+                                                     shown + ")\r\na4 OK FETCH completed\r\n");
+  // A layout that already carries a verified sender cannot come from a sender.
+  EXPECT_FALSE(verified_sender_layout("mallory@example.org", "V\x05\x00X: y\r\nI"));
 }
 
 TEST_F(ImapSessionTest, EnvelopeAndBodyStructureOfAMultipartMessage) {
