@@ -9,7 +9,9 @@
 //
 // Config: smtp_listen ("127.0.0.1:2025"), imap_listen ("127.0.0.1:1143"; "" turns IMAP
 // off), pop3_listen (POP3 off unless set, e.g. "127.0.0.1:2110"), hostname ("localhost"),
-// passwd_file (required; lines "email:{CRYPT}<crypt(3) hash>"), max_message_bytes (25 MiB),
+// passwd_file (required; lines "email:{CRYPT}<crypt(3) hash>"), local_domains (the domains of
+// ePOST addresses, comma- or space-separated; default: those of the passwd file's users),
+// max_message_bytes (25 MiB),
 // tls_certificate and tls_key (PEM files; with them STARTTLS and STLS are offered, and clients
 // off loopback may log in once TLS is up).
 //
@@ -43,6 +45,7 @@
 #include <optional>
 #include <set>
 #include <span>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <variant>
@@ -212,6 +215,8 @@ struct Settings {
   std::string tls_key;
   std::size_t max_message_bytes = kDefaultMaxMessageBytes;
   std::map<std::string, std::string> users;  // passwd file
+  // Domains whose addresses are ePOST users (recipients elsewhere are refused at RCPT).
+  std::set<std::string> local_domains;
 };
 
 // Everything the connections share; lives on the plugin's thread.
@@ -568,7 +573,22 @@ class SmtpConnection final : public Connection {
     session_.auth_result(ok);
   }
 
-  void on(RcptRequest&) { session_.rcpt_result(SmtpVerdict::accept()); }
+  // Recipients in the deployment's domains go through POST (an unknown one is refused after
+  // DATA, when notify_send has looked it up); mail for any other domain would need the SMTP
+  // bridge, which this plugin does not have.
+  void on(RcptRequest& r) {
+    auto at = r.address.rfind('@');
+    std::string domain = at == std::string::npos ? "" : to_ascii_lower(r.address.substr(at + 1));
+    if (service_.settings.local_domains.contains(domain)) {
+      return session_.rcpt_result(SmtpVerdict::accept());
+    }
+    SmtpVerdict v = SmtpVerdict::permanent_failure(
+        "mail to " + (domain.empty() ? std::string("that address") : domain) +
+            " would leave ePOST, and this node has no SMTP bridge",
+        "5.7.1");
+    v.code = 550;
+    session_.rcpt_result(v);
+  }
 
   void on(MessageReceived& m) {
     std::string user = to_ascii_lower(session_.authenticated_user());
@@ -827,6 +847,16 @@ class Email final : public sdk::Plugin {
                            "passwd_file is required: " + passwd.error().message);
     }
     s.users = read_passwd_file(*passwd);
+    // local_domains: the deployment's mail domains; by default those of the passwd file.
+    std::string domains = host.config_string_or("local_domains", "").value_or_throw();
+    for (char& c : domains) c = c == ',' ? ' ' : c;
+    std::istringstream words(domains);
+    for (std::string d; words >> d;) s.local_domains.insert(to_ascii_lower(d));
+    if (s.local_domains.empty()) {
+      for (const auto& [user, hash] : s.users) {
+        s.local_domains.insert(user.substr(user.rfind('@') + 1));
+      }
+    }
     s.tls_certificate = host.config_string_or("tls_certificate", "").value_or_throw();
     s.tls_key = host.config_string_or("tls_key", "").value_or_throw();
     if (s.tls_certificate.empty() != s.tls_key.empty()) {

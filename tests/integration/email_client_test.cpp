@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -56,14 +57,33 @@ struct Ports {
   unsigned short smtp = 0, imap = 0, pop3 = 0;
 };
 
+// A user of the ring: served by node `node`, with a POST puzzle of `puzzle_bits` that every
+// sender's node must solve (POST's optional spam defence).
+struct User {
+  int node = 0;
+  std::string name;
+  std::string email;
+  std::string password;
+  int puzzle_bits = 0;
+};
+
 class EmailClients : public ::testing::Test {
  protected:
+  // alice on node 1; bob on node 3, who asks senders for a small puzzle.
+  virtual std::vector<User> users() const {
+    return {{kAliceNode, "Alice", kAlice, kAlicePassword, 0},
+            {kBobNode, "Bob", kBob, kBobPassword, 8}};
+  }
+
   void SetUp() override {
     fs::create_directories(fs::path(dir_.path()) / "plugins");
     fs::copy_file(POST_PLUGIN_EMAIL, fs::path(dir_.path()) / "plugins" / "email.so");
-    std::ofstream(dir_.file("passwd"))
-        << kAlice << ":{CRYPT}" << hash_password(kAlicePassword) << "\n"
-        << kBob << ":{CRYPT}" << hash_password(kBobPassword) << "\n";
+    {
+      std::ofstream passwd(dir_.file("passwd"));
+      for (const User& u : users()) {
+        passwd << u.email << ":{CRYPT}" << hash_password(u.password) << "\n";
+      }
+    }
     // A certificate for 127.0.0.1, which the clients verify: every node offers STARTTLS.
     Run cert = run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
@@ -74,9 +94,13 @@ class EmailClients : public ::testing::Test {
         dir_, ClusterBinaries{POSTD_BIN, POSTCTL_BIN, POST_CA_BIN}, kNodes,
         std::string(testing::kFastPastryYaml) + "plugin_dirs: [plugins]\n");
     ASSERT_TRUE(cluster_->ok()) << cluster_->error();
-    ASSERT_TRUE(cluster_->add_user(kAliceNode, "Alice", kAlice)) << cluster_->error();
-    ASSERT_TRUE(cluster_->add_user(kBobNode, "Bob", kBob)) << cluster_->error();
-    for (int i : {kAliceNode, kBobNode}) {
+    std::set<int> mail_nodes;
+    for (const User& u : users()) {
+      ASSERT_TRUE(cluster_->add_user(u.node, u.name, u.email, u.puzzle_bits)) << cluster_->error();
+      mail_nodes.insert(u.node);
+    }
+    // After add_user, which rewrites the configurations.
+    for (int i : mail_nodes) {
       Ports& p = ports_[i];
       p = {testing::free_port(), testing::free_port(), testing::free_port()};
       std::ofstream(dir_.file("node" + std::to_string(i) + ".yaml"), std::ios::app)
@@ -94,8 +118,7 @@ class EmailClients : public ::testing::Test {
       std::string why;
       ASSERT_TRUE(cluster_->wait_ready(i, 60s, &why)) << why;
     }
-    ASSERT_NO_FATAL_FAILURE(wait_published(kAliceNode, kAlice));
-    ASSERT_NO_FATAL_FAILURE(wait_published(kBobNode, kBob));
+    for (const User& u : users()) ASSERT_NO_FATAL_FAILURE(wait_published(u.node, u.email));
   }
 
   void wait_published(int i, const std::string& email) {
@@ -316,6 +339,64 @@ TEST_F(EmailClients, MbsyncMirrorsTheInboxIntoAMaildir) {
   }
   EXPECT_THAT(found, HasSubstr("Subject: Sync me"));
   EXPECT_THAT(found, HasSubstr("mirrored by mbsync"));
+}
+
+// Ten recipients spread over the ring, all on example.org.
+class EmailToTenUsers : public EmailClients {
+ protected:
+  std::vector<User> users() const override {
+    std::vector<User> all = {{kAliceNode, "Alice", kAlice, kAlicePassword, 0}};
+    for (int n = 0; n < 10; ++n) {
+      all.push_back({n % kNodes, "User " + std::to_string(n),
+                     "user" + std::to_string(n) + "@example.org", "password " + std::to_string(n),
+                     0});
+    }
+    return all;
+  }
+
+  // Bytes the ring's block stores hold, over all nodes.
+  std::uint64_t ring_bytes_used() {
+    std::uint64_t total = 0;
+    for (int i = 0; i < kNodes; ++i) {
+      auto status = cluster_->status(i);
+      if (status.is_null()) {
+        ADD_FAILURE() << "no status from node" << i;
+        continue;
+      }
+      total += status["past"]["bytes_used"].get<std::uint64_t>();
+    }
+    return total;
+  }
+};
+
+TEST_F(EmailToTenUsers, TheSameAttachmentSentToTenUsersInTenMessagesIsStoredOnce) {
+  // 1 MiB of random bytes as the attachment: stored ten times it would add 10 x k x 1.33 MiB
+  // (base64) to the ring, about 40 MiB with k = 3; stored once, k times that.
+  std::string attachment = dir_.file("report.bin");
+  {
+    std::ifstream random("/dev/urandom", std::ios::binary);
+    std::string bytes(1 << 20, '\0');
+    random.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(attachment, std::ios::binary) << bytes;
+  }
+  std::uint64_t before = ring_bytes_used();
+  for (int n = 0; n < 10; ++n) {
+    std::string to = "user" + std::to_string(n) + "@example.org";
+    Run sent =
+        swaks(to, {"--header", "Subject: the report", "--body", "Here it is, " + to + ".",
+                   "--attach-type", "application/octet-stream", "--attach", "@" + attachment});
+    ASSERT_EQ(sent.exit_code, 0) << sent.out;
+  }
+  for (int n = 0; n < 10; ++n) {
+    ASSERT_NO_FATAL_FAILURE(
+        wait_deliveries(n % kNodes, "user" + std::to_string(n) + "@example.org", 1));
+  }
+  std::uint64_t added = ring_bytes_used() - before;
+  constexpr std::uint64_t kEncoded = (std::uint64_t{1} << 20) * 4 / 3;
+  // Once (k = 3 replicas, plus texts, layouts, notifications, log records): well under twice
+  // that; ten times: over 30 times the attachment.
+  EXPECT_LT(added, 2 * 3 * kEncoded) << "the ring grew by " << added << " bytes";
+  EXPECT_GT(added, 3 * kEncoded) << "the attachment should be in the ring k times";
 }
 
 }  // namespace

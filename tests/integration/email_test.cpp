@@ -368,6 +368,16 @@ TEST_F(EmailInPostd, AnUnknownRecipientIsRefusedAfterData) {
   EXPECT_THAT(result, ::testing::StartsWith("result: data-refused 550")) << all_logs();
 }
 
+TEST_F(EmailInPostd, ARecipientOutsideEpostIsRefusedAtRcptWithoutABridge) {
+  SwaksRun run = swaks(
+      kAliceNode, {"--from", kAlice, "--to", "friend@elsewhere.net", "--body", "hello from ePOST"});
+  EXPECT_EQ(run.exit_code, 24) << run.transcript;  // swaks: the server refused every RCPT
+  EXPECT_THAT(run.transcript,
+              HasSubstr("550 5.7.1 mail to elsewhere.net would leave ePOST, and this node has "
+                        "no SMTP bridge"));
+  EXPECT_THAT(cluster_->log(kAliceNode), ::testing::Not(HasSubstr("sent message")));
+}
+
 TEST_F(EmailInPostd, ANotificationThatIsNotAMessageIsDroppedNotDelivered) {
   auto run = cluster_->postctl(kAliceNode, {"--timeout", "40", "notify", "--from", kAlice, "--to",
                                             kBob, "--app", "email", "--data", "garbage"});
