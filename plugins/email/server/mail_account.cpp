@@ -2,11 +2,17 @@
 
 #include <utility>
 
+#include "plugins/email/store/folder_snapshot.h"
+
 namespace post::email {
 
 namespace {
 constexpr std::uint32_t kFolderList = 0;  // logs_ key of the folder-list log
 }  // namespace
+
+std::string snapshot_log_name(std::uint32_t uidvalidity) {
+  return store::folder_log_name(uidvalidity) + "/snapshots";
+}
 
 MailAccount::MailAccount(MailIo& io, std::string user) : io_(io), user_(std::move(user)) {}
 
@@ -54,7 +60,85 @@ void MailAccount::catch_up(Log& log, std::uint32_t uidvalidity,
   log.load_waiters.push_back(std::move(done));
   if (log.loading) return;
   log.loading = true;
+  if (uidvalidity != kFolderList && !log.loaded) {
+    return read_snapshot_markers(log, uidvalidity, 0, std::nullopt);
+  }
   read_page(log, uidvalidity);
+}
+
+// A snapshot only saves time: when the markers or the snapshot cannot be read, the folder is
+// rebuilt from its whole log.
+void MailAccount::read_snapshot_markers(Log& log, std::uint32_t uidvalidity, std::uint64_t from,
+                                        std::optional<store::SnapshotMarker> newest) {
+  std::weak_ptr<bool> alive = alive_;
+  io_.read_log(user_, snapshot_log_name(uidvalidity), from,
+               [this, alive, &log, uidvalidity, newest](IoResult<std::vector<LogEntry>> r) mutable {
+                 if (alive.expired()) return;
+                 if (!r.ok()) return read_page(log, uidvalidity);
+                 for (const auto& entry : *r) {
+                   auto record = store::decode(entry.data);
+                   if (!record.ok()) continue;
+                   if (auto* marker = std::get_if<store::SnapshotMarker>(&*record))
+                     newest = *marker;
+                 }
+                 if (r->size() >= kLogReadPage) {
+                   return read_snapshot_markers(log, uidvalidity, r->back().index + 1, newest);
+                 }
+                 if (!newest) return read_page(log, uidvalidity);
+                 restore_snapshot(log, uidvalidity, *newest);
+               });
+}
+
+void MailAccount::restore_snapshot(Log& log, std::uint32_t uidvalidity,
+                                   const store::SnapshotMarker& marker) {
+  std::weak_ptr<bool> alive = alive_;
+  io_.fetch_content(
+      store::PartRef{marker.handle, marker.key},
+      [this, alive, &log, uidvalidity, covers = marker.covers_index](IoResult<std::string> r) {
+        if (alive.expired()) return;
+        if (r.ok()) {
+          auto restored = store::decode_snapshot(*r);
+          store::Folder& folder = *folders_.at(uidvalidity);
+          auto current = folder.last_applied_index();
+          if (restored.ok() && restored->uidvalidity() == uidvalidity &&
+              restored->last_applied_index() == covers && (!current || *current < covers)) {
+            folder = std::move(*restored);
+            log.snapshot_index = covers;
+          }
+        }
+        read_page(log, uidvalidity);
+      });
+}
+
+void MailAccount::maybe_snapshot(std::uint32_t uidvalidity) {
+  if (uidvalidity == kFolderList) return;
+  Log& log = log_of(uidvalidity);
+  if (!log.loaded || log.snapshotting) return;
+  const store::Folder& folder = *folders_.at(uidvalidity);
+  auto last = folder.last_applied_index();
+  if (!last) return;
+  std::uint64_t since = log.snapshot_index ? *last - *log.snapshot_index : *last + 1;
+  if (since < kSnapshotEvery) return;
+  std::string bytes = store::encode_snapshot(folder);
+  if (bytes.size() > store::kMaxSnapshotBytes) return;
+  log.snapshotting = true;
+  std::uint64_t covers = *last;
+  std::weak_ptr<bool> alive = alive_;
+  io_.put_content(std::move(bytes),
+                  [this, alive, &log, uidvalidity, covers](IoResult<store::PartRef> ref) {
+                    if (alive.expired()) return;
+                    if (!ref.ok()) {
+                      log.snapshotting = false;
+                      return;
+                    }
+                    store::MailRecord marker = store::SnapshotMarker{covers, ref->handle, ref->key};
+                    io_.append_log(user_, snapshot_log_name(uidvalidity), store::encode(marker),
+                                   [this, alive, &log, covers](IoResult<std::uint64_t> r) {
+                                     if (alive.expired()) return;
+                                     log.snapshotting = false;
+                                     if (r.ok()) log.snapshot_index = covers;
+                                   });
+                  });
 }
 
 void MailAccount::read_page(Log& log, std::uint32_t uidvalidity) {
@@ -70,6 +154,7 @@ void MailAccount::read_page(Log& log, std::uint32_t uidvalidity) {
                    if (!r->empty()) changed(uidvalidity);
                    log.loaded = true;
                  }
+                 maybe_snapshot(uidvalidity);
                  log.loading = false;
                  auto waiters = std::move(log.load_waiters);
                  log.load_waiters.clear();
@@ -165,6 +250,7 @@ void MailAccount::append_next(Log& log, std::uint32_t uidvalidity) {
                          (void)folders_.at(uidvalidity)->apply(done.record, *r);
                        }
                        changed(uidvalidity);
+                       maybe_snapshot(uidvalidity);
                        done.done(IoResult<void>());
                      } else {
                        done.done(r.error());

@@ -24,6 +24,14 @@
 
 namespace post::email {
 
+// A folder's state is stored as a snapshot (store/folder_snapshot.h) after this many records
+// since the last one; opening the folder then reads the snapshot and only the records after it.
+inline constexpr std::uint64_t kSnapshotEvery = 1000;
+
+// The log of a folder's SnapshotMarker records ("folder/<uidvalidity>/snapshots"): small (one
+// record per kSnapshotEvery folder records), read whole when the folder is opened.
+std::string snapshot_log_name(std::uint32_t uidvalidity);
+
 class MailAccount {
  public:
   MailAccount(MailIo& io, std::string user);
@@ -72,11 +80,19 @@ class MailAccount {
     std::vector<std::function<void(IoResult<void>)>> load_waiters;
     std::deque<Append> appends;  // the front one is in flight when in_flight
     bool in_flight = false;
+    bool snapshotting = false;                    // a snapshot of the folder is being written
+    std::optional<std::uint64_t> snapshot_index;  // the index the newest snapshot covers
   };
 
   // Reads the log from after the state's last applied index, page by page, applying records.
   void catch_up(Log& log, std::uint32_t uidvalidity, std::function<void(IoResult<void>)> done);
   void read_page(Log& log, std::uint32_t uidvalidity);
+  // Before a folder's first read: restores its newest snapshot, then read_page().
+  void read_snapshot_markers(Log& log, std::uint32_t uidvalidity, std::uint64_t from,
+                             std::optional<store::SnapshotMarker> newest);
+  void restore_snapshot(Log& log, std::uint32_t uidvalidity, const store::SnapshotMarker& marker);
+  // Writes a snapshot when kSnapshotEvery records were applied since the last one.
+  void maybe_snapshot(std::uint32_t uidvalidity);
   void apply(std::uint32_t uidvalidity, const std::string& bytes, std::uint64_t index);
   std::optional<std::uint64_t> last_index(std::uint32_t uidvalidity) const;
   void enqueue(Log& log, std::uint32_t uidvalidity, store::MailRecord record,

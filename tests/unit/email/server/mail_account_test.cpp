@@ -106,6 +106,49 @@ TEST(MailAccountTest, AFreshAccountRebuildsLargeFoldersPageByPageAndSkipsGarbage
   EXPECT_EQ(folder->uidnext(), 2502u);
 }
 
+TEST(MailAccountTest, ALargeFolderOpensFromItsSnapshotAndTheRecordsAfterIt) {
+  MemoryMailIo io;
+  std::string log = store::folder_log_name(1);
+  {
+    MailAccount writer(io, kUser);
+    for (int i = 0; i < 2500; ++i) {
+      writer.append_to_folder(1, insert_of(static_cast<std::uint8_t>(i)), [](IoResult<void>) {});
+    }
+    store::SetFlags seen;
+    seen.uids = store::UidSet::of(std::vector<std::uint32_t>{7, 2001});
+    seen.mode = store::FlagMode::kAdd;
+    seen.flags.system = store::kSeen;
+    writer.append_to_folder(1, seen, [](IoResult<void>) {});
+  }
+  // Snapshots after 1000 and 2000 records.
+  EXPECT_EQ(io.log_size(kUser, snapshot_log_name(1)), 2u);
+  auto open = [&](MemoryMailIo& from) {
+    MailAccount reader(from, kUser);
+    std::optional<store::Folder> folder;
+    reader.open_folder(1, [&](IoResult<store::Folder*> f) {
+      ASSERT_TRUE(f.ok());
+      folder = **f;
+    });
+    return folder;
+  };
+  io.records_read.clear();
+  auto restored = open(io);
+  ASSERT_TRUE(restored);
+  EXPECT_EQ(io.records_read[log], 501u);  // after the snapshot covering index 1999
+  EXPECT_EQ(restored->message_count(), 2500u);
+  EXPECT_TRUE(restored->by_uid(7)->flags.has(store::kSeen));
+  EXPECT_TRUE(restored->by_uid(2001)->flags.has(store::kSeen));
+  EXPECT_EQ(restored->uidnext(), 2501u);
+
+  // The same state as replaying the whole log, which is what a damaged snapshot falls back to.
+  io.damage_content();
+  io.records_read.clear();
+  auto replayed = open(io);
+  ASSERT_TRUE(replayed);
+  EXPECT_EQ(io.records_read[log], 2501u);
+  EXPECT_EQ(*replayed, *restored);
+}
+
 TEST(MailAccountTest, ARecordTheStateRefusesIsNotAppended) {
   MemoryMailIo io;
   MailAccount account(io, kUser);

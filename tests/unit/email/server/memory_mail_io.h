@@ -20,8 +20,9 @@ class MemoryMailIo : public MailIo {
   bool deferred = false;
   bool fail_appends = false;
   bool fail_fetches = false;
-  int puts = 0;     // put_content calls
-  int fetches = 0;  // fetch_content calls
+  int puts = 0;                                     // put_content calls
+  int fetches = 0;                                  // fetch_content calls
+  std::map<std::string, std::size_t> records_read;  // by log name
 
   void read_log(const std::string& user, const std::string& log, std::uint64_t from,
                 std::function<void(IoResult<std::vector<LogEntry>>)> done) override {
@@ -30,6 +31,7 @@ class MemoryMailIo : public MailIo {
     for (std::uint64_t i = from; i < records.size() && out.size() < kLogReadPage; ++i) {
       out.push_back(LogEntry{i, records[i]});
     }
+    records_read[log] += out.size();
     later([done, out = std::move(out)] { done(out); });
   }
 
@@ -74,6 +76,10 @@ class MemoryMailIo : public MailIo {
   }
 
   std::size_t stored_objects() const { return content_.size(); }
+  // Replaces every stored object's bytes (a damaged store).
+  void damage_content() {
+    for (auto& [handle, bytes] : content_) bytes = "damaged";
+  }
   std::size_t log_size(const std::string& user, const std::string& log) {
     return logs_[{user, log}].size();
   }
