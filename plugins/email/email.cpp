@@ -13,13 +13,14 @@
 // ePOST addresses, comma- or space-separated; default: those of the passwd file's users),
 // max_message_bytes (25 MiB),
 // tls_certificate and tls_key (PEM files; with them STARTTLS and STLS are offered, and clients
-// off loopback may log in once TLS is up).
+// off loopback may log in once TLS is up), submissions_listen, imaps_listen, pop3s_listen
+// (implicit TLS, RFC 8314; off unless set, e.g. "127.0.0.1:1465", "127.0.0.1:1993").
 //
 // Threads: the host calls the vtable and every callback on its executor; connections, mail
 // accounts and deliveries live on the plugin's thread only. Host completions are posted to
 // that thread (HostMailIo) before they touch any of them.
 //
-// Not yet: implicit-TLS ports (submissions, imaps, pop3s), bounces, the
+// Not yet: bounces, the
 // X-POST-Verified-Sender header, mailing lists, handing open connections over on a reload
 // (drain keeps them; the new version does not take them; the old one closes them).
 #include <crypt.h>
@@ -421,6 +422,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   virtual ~Connection() = default;
 
   virtual void begin() = 0;
+
+  // Implicit TLS (RFC 8314): the handshake first, then the protocol's greeting.
+  void begin_after_tls() {
+    tls_done_ = [self = shared_from_this()](bool ok) {
+      if (!ok) return self->close();
+      self->begin();
+    };
+    handshake();
+  }
 
   // Called once, on the plugin's loop, after the connection closed: its owner lets it go.
   void on_closed(std::function<void(Connection*)> closed) { on_closed_ = std::move(closed); }
@@ -866,9 +876,13 @@ class Email final : public sdk::Plugin {
     if (!s.tls_certificate.empty()) service_.tls = tls_context(s.tls_certificate, s.tls_key);
     auto gmime = ensure_gmime_initialised();
     if (!gmime) throw sdk::Exception(POST_ERR_UNAVAILABLE, gmime.error().detail);
-    smtp_ = listen("smtp_listen", "127.0.0.1:2025", Protocol::kSmtp);
-    imap_ = listen("imap_listen", "127.0.0.1:1143", Protocol::kImap);
-    pop3_ = listen("pop3_listen", "", Protocol::kPop3);
+    listen("smtp_listen", "127.0.0.1:2025", Protocol::kSmtp, false);
+    listen("imap_listen", "127.0.0.1:1143", Protocol::kImap, false);
+    listen("pop3_listen", "", Protocol::kPop3, false);
+    // Implicit TLS (RFC 8314): off unless set, and only with a certificate.
+    listen("submissions_listen", "", Protocol::kSmtp, true);
+    listen("imaps_listen", "", Protocol::kImap, true);
+    listen("pop3s_listen", "", Protocol::kPop3, true);
     host.on_notification([this](const sdk::Notification& n) { received(n); }).or_throw();
   }
 
@@ -885,9 +899,11 @@ class Email final : public sdk::Plugin {
         service_.host.error(std::string("email loop ended: ") + e.what());
       }
     });
-    std::string ports = "SMTP on port " + std::to_string(smtp_->port());
-    if (imap_) ports += ", IMAP on port " + std::to_string(imap_->port());
-    if (pop3_) ports += ", POP3 on port " + std::to_string(pop3_->port());
+    std::string ports;
+    for (const auto& l : listeners_) {
+      ports +=
+          (ports.empty() ? "" : ", ") + l.name + " on port " + std::to_string(l.listener.port());
+    }
     host().info(std::string("email ") + EMAIL_VERSION + " serving " + ports + " for " +
                 std::to_string(service_.settings.users.size()) + " user(s)");
   }
@@ -905,20 +921,28 @@ class Email final : public sdk::Plugin {
  private:
   enum class Protocol { kSmtp, kImap, kPop3 };
 
-  // The listener `key` asks for (its default when absent); none when the address is "".
-  std::optional<sdk::Listener> listen(const char* key, const char* fallback, Protocol protocol) {
+  // Listens where `key` says (its default when absent; nothing when the address is ""). With
+  // `implicit_tls`, connections start with the TLS handshake.
+  void listen(const char* key, const char* fallback, Protocol protocol, bool implicit_tls) {
     std::string address = host().config_string_or(key, fallback).value_or_throw();
-    if (address.empty()) return std::nullopt;
-    auto listener = host().listen(address, [this, protocol](int fd) { accepted(fd, protocol); });
+    if (address.empty()) return;
+    if (implicit_tls && !service_.tls) {
+      throw sdk::Exception(POST_ERR_INVALID_ARGUMENT,
+                           std::string(key) + " needs tls_certificate and tls_key");
+    }
+    auto listener = host().listen(
+        address, [this, protocol, implicit_tls](int fd) { accepted(fd, protocol, implicit_tls); });
     if (!listener.ok()) {
       throw sdk::Exception(listener.error().code,
                            std::string(key) + " " + address + ": " + listener.error().message);
     }
-    const char* gauge = protocol == Protocol::kSmtp   ? "smtp_port"
-                        : protocol == Protocol::kImap ? "imap_port"
-                                                      : "pop3_port";
+    std::string name = protocol == Protocol::kSmtp   ? "SMTP"
+                       : protocol == Protocol::kImap ? "IMAP"
+                                                     : "POP3";
+    if (implicit_tls) name += "S";
+    std::string gauge = std::string(key).substr(0, std::string(key).find('_')) + "_port";
     host().gauge_set(gauge, listener->port());
-    return std::move(*listener);
+    listeners_.push_back(NamedListener{name, std::move(*listener)});
   }
 
   void join() {
@@ -928,8 +952,8 @@ class Email final : public sdk::Plugin {
   }
 
   // On the executor: hand the descriptor to the plugin's loop.
-  void accepted(int fd, Protocol protocol) {
-    asio::post(service_.loop, [this, fd, protocol] {
+  void accepted(int fd, Protocol protocol, bool implicit_tls) {
+    asio::post(service_.loop, [this, fd, protocol, implicit_tls] {
       boost::system::error_code ec;
       tcp::socket socket(service_.loop);
       sockaddr_storage local{};
@@ -952,6 +976,7 @@ class Email final : public sdk::Plugin {
           options.max_message_bytes = s.max_message_bytes;
           options.loopback = loopback;
           options.tls_available = service_.tls != nullptr;
+          options.tls_active = implicit_tls;
           conn = std::make_shared<SmtpConnection>(service_, std::move(socket), options);
           break;
         }
@@ -960,6 +985,7 @@ class Email final : public sdk::Plugin {
           options.hostname = s.hostname;
           options.loopback = loopback;
           options.tls_available = service_.tls != nullptr;
+          options.tls_active = implicit_tls;
           options.limits.max_append_literal_bytes = s.max_message_bytes;
           conn = std::make_shared<ImapConnection>(service_, std::move(socket), options);
           break;
@@ -969,6 +995,7 @@ class Email final : public sdk::Plugin {
           options.hostname = s.hostname;
           options.loopback = loopback;
           options.tls_available = service_.tls != nullptr;
+          options.tls_active = implicit_tls;
           conn = std::make_shared<Pop3Connection>(service_, std::move(socket), options);
           break;
         }
@@ -977,7 +1004,11 @@ class Email final : public sdk::Plugin {
       // keep it alive) until they close.
       connections_[conn.get()] = conn;
       conn->on_closed([this](Connection* closed) { connections_.erase(closed); });
-      conn->begin();
+      if (implicit_tls) {
+        conn->begin_after_tls();
+      } else {
+        conn->begin();
+      }
     });
   }
 
@@ -1050,10 +1081,13 @@ class Email final : public sdk::Plugin {
     });
   }
 
+  struct NamedListener {
+    std::string name;  // "IMAP", "IMAPS", ...
+    sdk::Listener listener;
+  };
+
   Service service_;
-  std::optional<sdk::Listener> smtp_;
-  std::optional<sdk::Listener> imap_;
-  std::optional<sdk::Listener> pop3_;
+  std::vector<NamedListener> listeners_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::thread thread_;
   std::map<Connection*, std::shared_ptr<Connection>> connections_;  // only on the plugin's thread

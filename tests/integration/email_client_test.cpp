@@ -55,6 +55,7 @@ std::string hash_password(const std::string& password) {
 
 struct Ports {
   unsigned short smtp = 0, imap = 0, pop3 = 0;
+  unsigned short smtps = 0, imaps = 0, pop3s = 0;  // implicit TLS
 };
 
 // A user of the ring: served by node `node`, with a POST puzzle of `puzzle_bits` that every
@@ -102,7 +103,8 @@ class EmailClients : public ::testing::Test {
     // After add_user, which rewrites the configurations.
     for (int i : mail_nodes) {
       Ports& p = ports_[i];
-      p = {testing::free_port(), testing::free_port(), testing::free_port()};
+      p = {testing::free_port(), testing::free_port(), testing::free_port(),
+           testing::free_port(), testing::free_port(), testing::free_port()};
       std::ofstream(dir_.file("node" + std::to_string(i) + ".yaml"), std::ios::app)
           << "plugins:\n"
           << "  - name: email\n"
@@ -111,7 +113,9 @@ class EmailClients : public ::testing::Test {
           << "\", imap_listen: \"127.0.0.1:" << p.imap << "\", pop3_listen: \"127.0.0.1:" << p.pop3
           << "\", hostname: node" << i << ".example.org, passwd_file: \"" << dir_.file("passwd")
           << "\", tls_certificate: \"" << dir_.file("tls.pem") << "\", tls_key: \""
-          << dir_.file("tls.key") << "\"}\n";
+          << dir_.file("tls.key") << "\", submissions_listen: \"127.0.0.1:" << p.smtps
+          << "\", imaps_listen: \"127.0.0.1:" << p.imaps
+          << "\", pop3s_listen: \"127.0.0.1:" << p.pop3s << "\"}\n";
     }
     cluster_->start_all();
     for (int i = 0; i < kNodes; ++i) {
@@ -286,6 +290,18 @@ TEST_F(EmailClients, ClientsStartTlsAndVerifyTheNodesCertificate) {
                   "imap://127.0.0.1:" + imap_port(kBobNode) + "/INBOX;UID=1"});
   EXPECT_EQ(curl.exit_code, 0) << curl.out;
   EXPECT_THAT(curl.out, HasSubstr("Subject: over TLS"));
+}
+
+TEST_F(EmailClients, ClientsUseTheImplicitTlsPorts) {
+  const Ports& p = ports_[kBobNode];
+  Run r =
+      client("implicit-tls", {std::to_string(p.imaps), std::to_string(p.smtps),
+                              std::to_string(p.pop3s), kBob, kBobPassword, dir_.file("tls.pem")});
+  EXPECT_EQ(r.exit_code, 0) << r.out << cluster_->log(kBobNode);
+  EXPECT_THAT(r.out, HasSubstr("step: imaps-login OK"));
+  EXPECT_THAT(r.out, HasSubstr("step: smtps-sent OK"));
+  EXPECT_THAT(r.out, HasSubstr("step: pop3s-pass +OK"));
+  ASSERT_NO_FATAL_FAILURE(wait_deliveries(kBobNode, kBob, 1));
 }
 
 TEST_F(EmailClients, AnIdlingClientSeesNewMailArrive) {

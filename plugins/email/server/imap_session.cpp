@@ -119,7 +119,10 @@ std::string io_text(const IoError& e) {
 }  // namespace
 
 ImapSession::ImapSession(ImapServices& services, ImapSessionOptions options)
-    : services_(services), options_(std::move(options)), reader_(options_.limits) {}
+    : services_(services),
+      options_(std::move(options)),
+      reader_(options_.limits),
+      tls_active_(options_.tls_active) {}
 
 ImapSession::~ImapSession() {
   deselect();

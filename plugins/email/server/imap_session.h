@@ -55,6 +55,8 @@ struct ImapSessionOptions {
   bool loopback = false;
   // STARTTLS may be offered (the caller has a certificate).
   bool tls_available = false;
+  // The connection is already TLS (implicit TLS, RFC 8314).
+  bool tls_active = false;
   ImapLimits limits;
   // Failed logins before the session is closed.
   int max_failed_logins = 3;

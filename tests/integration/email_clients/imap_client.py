@@ -162,6 +162,26 @@ def tls(imap_port, smtp_port, pop3_port, user, password, cafile):
     p.quit()
 
 
+def implicit_tls(imaps_port, smtps_port, pop3s_port, user, password, cafile):
+    """The implicit-TLS ports (RFC 8314): TLS from the first byte, then the protocols."""
+    context = ssl.create_default_context(cafile=cafile)
+    m = imaplib.IMAP4_SSL("127.0.0.1", imaps_port, ssl_context=context, timeout=60)
+    typ, data = m.login(user, password)
+    step("imaps-login", typ)
+    typ, data = m.select("INBOX")
+    step("imaps-select", typ, data)
+    m.logout()
+    with smtplib.SMTP_SSL("127.0.0.1", smtps_port, context=context, timeout=60) as smtp:
+        smtp.login(user, password)
+        smtp.sendmail(user, [user], "From: %s\r\nTo: %s\r\nSubject: implicit TLS\r\n\r\nhi\r\n"
+                      % (user, user))
+        step("smtps-sent", "OK")
+    p = poplib.POP3_SSL("127.0.0.1", pop3s_port, context=context, timeout=60)
+    p.user(user)
+    step("pop3s-pass", p.pass_(password).decode())
+    p.quit()
+
+
 if __name__ == "__main__":
     what, args = sys.argv[1], sys.argv[2:]
     try:
@@ -173,6 +193,8 @@ if __name__ == "__main__":
             idle(int(args[0]), args[1], args[2], int(args[3]), args[4], args[5])
         elif what == "tls":
             tls(int(args[0]), int(args[1]), int(args[2]), args[3], args[4], args[5])
+        elif what == "implicit-tls":
+            implicit_tls(int(args[0]), int(args[1]), int(args[2]), args[3], args[4], args[5])
         elif what == "pop3":
             pop3(int(args[0]), args[1], args[2])
         else:
