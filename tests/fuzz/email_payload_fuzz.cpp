@@ -12,14 +12,13 @@
 
 #include "plugins/email/server/delivery_payload.h"
 #include "plugins/email/server/stored_message.h"
+#include "tests/fuzz/fuzz_support.h"
 
 namespace {
 
-using namespace post::email;
+using post::fuzz::check;
 
-void check(bool condition) {
-  if (!condition) std::abort();
-}
+using namespace post::email;
 
 bool same(const DeliveryPayload& a, const DeliveryPayload& b) {
   return a.message_id == b.message_id && a.size == b.size && a.sent_at == b.sent_at &&

@@ -33,8 +33,8 @@ const Fixed& fixed() {
     x.keys.agreement_key = Bytes(32, 6);
     x.user = issue_user_certificate(x.ca, "Fuzz", "fuzz@example.org",
                                     crypto::signing_public_key(x.keys.signing_key).value(),
-                                    crypto::agreement_public_key(x.keys.agreement_key).value(),
-                                    0, 4'000'000'000)
+                                    crypto::agreement_public_key(x.keys.agreement_key).value(), 0,
+                                    4'000'000'000)
                  .value();
     return x;
   }();
@@ -68,7 +68,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)services::read_user_certificate_block(*block, f.ca.certificate, 1'800'000'000);
     return 0;
   }
-  auto block = past::make_public_key_block(f.keys.signing_key, 1, Bytes(input.begin(), input.end()));
+  auto block =
+      past::make_public_key_block(f.keys.signing_key, 1, Bytes(input.begin(), input.end()));
   if (!block.ok()) return 0;
   check(services::read_identity_block(*block, f.user));
   return 0;

@@ -9,14 +9,13 @@
 
 #include "plugins/email/imap/imap_command.h"
 #include "plugins/email/imap/imap_response.h"
+#include "tests/fuzz/fuzz_support.h"
 
 namespace {
 
-using namespace post::email;
+using post::fuzz::check;
 
-void check(bool condition) {
-  if (!condition) __builtin_trap();
-}
+using namespace post::email;
 
 // A reply goes out as one line: the text never carries a line end.
 void check_reply(const ImapError& error) {

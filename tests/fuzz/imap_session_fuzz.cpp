@@ -14,15 +14,14 @@
 
 #include "plugins/email/mime/gmime_runtime.h"
 #include "plugins/email/server/imap_session.h"
+#include "tests/fuzz/fuzz_support.h"
 #include "tests/unit/email/server/memory_mail_io.h"
 
 namespace {
 
-using namespace post::email;
+using post::fuzz::check;
 
-void check(bool condition) {
-  if (!condition) std::abort();
-}
+using namespace post::email;
 
 const char* const kMessages[] = {
     "From: Bob <bob@example.org>\r\nTo: alice@example.org\r\nSubject: lunch\r\n"

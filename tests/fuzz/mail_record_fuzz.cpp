@@ -13,14 +13,13 @@
 
 #include "plugins/email/store/folder_snapshot.h"
 #include "plugins/email/store/mailbox.h"
+#include "tests/fuzz/fuzz_support.h"
 
 namespace {
 
-using namespace post::email::store;
+using post::fuzz::check;
 
-void check(bool condition) {
-  if (!condition) std::abort();
-}
+using namespace post::email::store;
 
 void check_record(const MailRecord& record) {
   check(validate(record).ok());

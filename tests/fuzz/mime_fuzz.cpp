@@ -12,14 +12,13 @@
 #include <string_view>
 
 #include "plugins/email/mime/mime_decompose.h"
+#include "tests/fuzz/fuzz_support.h"
 
 namespace {
 
-using namespace post::email;
+using post::fuzz::check;
 
-void check(bool condition) {
-  if (!condition) std::abort();
-}
+using namespace post::email;
 
 // Every leaf's body index is in range and its size matches; returns the number of leaves.
 std::size_t check_part(const MimePart& part, const DecomposedMessage& d, int depth) {

@@ -23,10 +23,9 @@ struct Fixed {
 post::UserCertificate user(const post::CaKey& ca, const std::string& email,
                            const post::UserKeys& keys) {
   using namespace post;
-  return issue_user_certificate(ca, "Fuzz", email,
-                                crypto::signing_public_key(keys.signing_key).value(),
-                                crypto::agreement_public_key(keys.agreement_key).value(), 0,
-                                4'000'000'000)
+  return issue_user_certificate(
+             ca, "Fuzz", email, crypto::signing_public_key(keys.signing_key).value(),
+             crypto::agreement_public_key(keys.agreement_key).value(), 0, 4'000'000'000)
       .value();
 }
 

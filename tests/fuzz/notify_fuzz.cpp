@@ -58,12 +58,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     off += len;
     services::NotificationService* service = ring.notify(bob_home);
     switch (path) {
-      case 0:
-        service->on_message(from, body);
-        break;
-      case 1:
-        service->deliver(Id::hash_of(body), body, pastry::RouteInfo{from, 1});
-        break;
+      case 0: service->on_message(from, body); break;
+      case 1: service->deliver(Id::hash_of(body), body, pastry::RouteInfo{from, 1}); break;
       case 2:
         (void)ring.notification_store(bob_home)->put(past::BlockKey{Id::hash_of(body)}, body);
         ring.restart_notify(bob_home);

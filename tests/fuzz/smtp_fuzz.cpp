@@ -11,33 +11,14 @@
 #include <string_view>
 
 #include "plugins/email/smtp/smtp_session.h"
+#include "tests/fuzz/fuzz_support.h"
 
 namespace {
 
+using post::fuzz::check;
+using post::fuzz::Rng;
+
 using namespace post::email;
-
-void check(bool condition) {
-  if (!condition) std::abort();
-}
-
-// Deterministic per input, so a crash reproduces from its file.
-class Rng {
- public:
-  explicit Rng(std::string_view seed) {
-    for (char c : seed) state_ = (state_ ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
-    if (state_ == 0) state_ = 1;
-  }
-  std::uint64_t next() {
-    state_ ^= state_ << 13;
-    state_ ^= state_ >> 7;
-    state_ ^= state_ << 17;
-    return state_;
-  }
-  unsigned below(unsigned n) { return static_cast<unsigned>(next() % n); }
-
- private:
-  std::uint64_t state_ = 0xcbf29ce484222325ULL;
-};
 
 // Every reply line: "ddd" then ' ' or '-', printable ASCII, CRLF, at most 512 bytes.
 void check_output(std::string_view out) {

@@ -40,13 +40,6 @@ const std::string kBob = "bob@example.org";
 const std::string kAlicePassword = "alice's long passphrase";
 const std::string kBobPassword = "bob's long passphrase";
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::string hash_password(const std::string& password) {
   crypt_data data{};
   const char* out = crypt_r(password.c_str(), "$6$postclienttest$", &data);
@@ -126,19 +119,8 @@ class EmailClients : public ::testing::Test {
   }
 
   void wait_published(int i, const std::string& email) {
-    auto deadline = std::chrono::steady_clock::now() + 60s;
-    for (;;) {
-      auto run = cluster_->postctl(i, {"users"});
-      if (run.exit_code == 0) {
-        for (const auto& u : run.json["users"]) {
-          if (u["email"] == email && u["published"].get<bool>()) return;
-        }
-      }
-      if (std::chrono::steady_clock::now() > deadline) {
-        FAIL() << email << " is not published by node" << i << ":\n" << run.out;
-      }
-      std::this_thread::sleep_for(200ms);
-    }
+    std::string why;
+    ASSERT_TRUE(cluster_->wait_published(i, email, 60s, &why)) << why;
   }
 
   struct Run {
@@ -151,7 +133,7 @@ class EmailClients : public ::testing::Test {
     std::string log = dir_.file("client." + std::to_string(runs++) + ".log");
     Run r;
     r.exit_code = testing::run_command(argv, log);
-    r.out = read_text(log);
+    r.out = testing::read_file(log);
     return r;
   }
 
@@ -351,7 +333,7 @@ TEST_F(EmailClients, MbsyncMirrorsTheInboxIntoAMaildir) {
   ASSERT_EQ(r.exit_code, 0) << r.out << cluster_->log(kBobNode);
   std::string found;
   for (const auto& entry : fs::recursive_directory_iterator(maildir + "INBOX")) {
-    if (entry.is_regular_file()) found += read_text(entry.path().string());
+    if (entry.is_regular_file()) found += testing::read_file(entry.path().string());
   }
   EXPECT_THAT(found, HasSubstr("Subject: Sync me"));
   EXPECT_THAT(found, HasSubstr("mirrored by mbsync"));

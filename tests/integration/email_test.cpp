@@ -71,13 +71,6 @@ except Exception as e:
     print("result: error %r" % (e,))
 )PY";
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::string hash_password(const std::string& password) {
   crypt_data data{};
   const char* out = crypt_r(password.c_str(), "$6$postemailtest$", &data);
@@ -127,19 +120,8 @@ class EmailInPostd : public ::testing::Test {
   }
 
   void wait_published(int i, const std::string& email) {
-    auto deadline = std::chrono::steady_clock::now() + 60s;
-    for (;;) {
-      auto run = cluster_->postctl(i, {"users"});
-      if (run.exit_code == 0) {
-        for (const auto& u : run.json["users"]) {
-          if (u["email"] == email && u["published"].get<bool>()) return;
-        }
-      }
-      if (std::chrono::steady_clock::now() > deadline) {
-        FAIL() << email << " is not published by node" << i << ":\n" << run.out;
-      }
-      std::this_thread::sleep_for(200ms);
-    }
+    std::string why;
+    ASSERT_TRUE(cluster_->wait_published(i, email, 60s, &why)) << why;
   }
 
   // Runs the smtplib client against node i; the "result: ..." line it printed.
@@ -150,7 +132,7 @@ class EmailInPostd : public ::testing::Test {
     testing::run_command({"/usr/bin/python3", dir_.file("client.py"), std::to_string(smtp_port_[i]),
                           user, password, mail_from, rcpt},
                          log);
-    std::string out = read_text(log);
+    std::string out = testing::read_file(log);
     auto at = out.find("result: ");
     return at == std::string::npos ? out : out.substr(at, out.find('\n', at) - at);
   }
@@ -179,7 +161,7 @@ class EmailInPostd : public ::testing::Test {
         user,     "--auth-password",    password,    "--timeout", "60"};
     argv.insert(argv.end(), args.begin(), args.end());
     run.exit_code = testing::run_command(argv, log);
-    run.transcript = read_text(log);
+    run.transcript = testing::read_file(log);
     return run;
   }
 

@@ -69,23 +69,9 @@ class Notifications : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(wait_published(kBobNode, kBob));
   }
 
-  // Waits until node i says `email`'s certificate and identity are out in the ring.
   void wait_published(int i, const std::string& email) {
-    auto deadline = std::chrono::steady_clock::now() + 60s;
-    for (;;) {
-      auto run = cluster.postctl(i, {"users"});
-      if (run.exit_code == 0) {
-        for (const auto& u : run.json["users"]) {
-          if (u["email"] == email && u["published"].get<bool>()) return;
-        }
-      }
-      if (std::chrono::steady_clock::now() > deadline) {
-        FAIL() << email << " is not published by node" << i << "; postctl users said:\n"
-               << run.out << "\nits log:\n"
-               << cluster.log(i);
-      }
-      std::this_thread::sleep_for(200ms);
-    }
+    std::string why;
+    ASSERT_TRUE(cluster.wait_published(i, email, 60s, &why)) << why;
   }
 
   // Sends `data` from `from` (served by node i) to `to`; the postctl JSON answer.

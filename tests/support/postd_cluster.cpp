@@ -101,9 +101,13 @@ void PostdCluster::kill(int i) {
   nodes_[i]->wait(10s);
 }
 
-bool PostdCluster::running(int i) { return nodes_[i] && nodes_[i]->running(); }
+bool PostdCluster::running(int i) {
+  return nodes_[i] && nodes_[i]->running();
+}
 
-std::string PostdCluster::log(int i) const { return nodes_[i] ? nodes_[i]->output() : ""; }
+std::string PostdCluster::log(int i) const {
+  return nodes_[i] ? nodes_[i]->output() : "";
+}
 
 std::string PostdCluster::data_dir(int i) const {
   return dir_.file("node" + std::to_string(i) + "/data");
@@ -145,6 +149,25 @@ bool PostdCluster::wait_ready(int i, std::chrono::seconds timeout, std::string* 
     if (std::chrono::steady_clock::now() > deadline) {
       *why = "node" + std::to_string(i) + " is not ready; postctl status said:\n" + run.out +
              "\nits log:\n" + log(i);
+      return false;
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+}
+
+bool PostdCluster::wait_published(int i, const std::string& email, std::chrono::seconds timeout,
+                                  std::string* why) const {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto run = postctl(i, {"users"}, true, 20s);
+    if (run.exit_code == 0 && run.json.contains("users")) {
+      for (const auto& u : run.json["users"]) {
+        if (u.value("email", "") == email && u.value("published", false)) return true;
+      }
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      *why = email + " is not published by node" + std::to_string(i) + "; postctl users said:\n" +
+             run.out + "\nits log:\n" + log(i);
       return false;
     }
     std::this_thread::sleep_for(200ms);

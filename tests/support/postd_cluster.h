@@ -23,7 +23,7 @@ struct ClusterBinaries {
 // What postctl printed and how it ended.
 struct PostctlRun {
   int exit_code = -1;
-  std::string out;  // stdout and stderr
+  std::string out;      // stdout and stderr
   nlohmann::json json;  // stdout parsed, when --json was given and it parsed; else null
 };
 
@@ -81,6 +81,10 @@ class PostdCluster {
   nlohmann::json status(int i) const;
   // Waits until node i says it is ready; false (with `why` set) on timeout.
   bool wait_ready(int i, std::chrono::seconds timeout, std::string* why) const;
+  // Waits until node i says `email`'s certificate and identity are out in the ring (postctl
+  // users); false (with `why` set) on timeout.
+  bool wait_published(int i, const std::string& email, std::chrono::seconds timeout,
+                      std::string* why) const;
   // The node's id (64 hex characters) from its status, or "".
   std::string node_id(int i) const;
 

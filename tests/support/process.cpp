@@ -127,4 +127,11 @@ unsigned short free_port() {
   throw std::runtime_error("no free TCP port outside the ephemeral range");
 }
 
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
 }  // namespace post::testing

@@ -39,6 +39,9 @@ class ChildProcess {
 // Runs a command to completion; returns its exit status and appends output to `log_path`.
 int run_command(const std::vector<std::string>& argv, const std::string& log_path);
 
+// The whole content of a file (a log run_command wrote, say); "" when it cannot be read.
+std::string read_file(const std::string& path);
+
 // A TCP port on 127.0.0.1 that was free a moment ago, outside the kernel's ephemeral range
 // (so no outgoing connection takes it before the server binds), never the same one twice.
 unsigned short free_port();
