@@ -251,6 +251,15 @@ TEST_F(EmailClients, AliceOnNode1MailsBobOnNode3WhoReadsFlagsMovesAndAppendsWith
   EXPECT_FALSE(listing_of(before.out).empty()) << before.out;
   EXPECT_EQ(listing_of(after.out), listing_of(before.out));
   EXPECT_THAT(listing_of(after.out), HasSubstr("UID 3 FLAGS (\\\\Seen)"));
+
+  // So does a hot reload of the plugin (postctl reload email): the new instance rebuilds the
+  // same state from the logs, and serves at once.
+  auto reload = cluster_->postctl(kBobNode, {"reload", "email"});
+  ASSERT_EQ(reload.exit_code, 0) << reload.out << cluster_->log(kBobNode);
+  Run reloaded = client("listing", {imap_port(kBobNode), kBob, kBobPassword, "Archive"});
+  ASSERT_EQ(reloaded.exit_code, 0) << reloaded.out << cluster_->log(kBobNode);
+  EXPECT_EQ(listing_of(reloaded.out), listing_of(before.out));
+  EXPECT_TRUE(cluster_->running(kBobNode));
 }
 
 TEST_F(EmailClients, ClientsStartTlsAndVerifyTheNodesCertificate) {
