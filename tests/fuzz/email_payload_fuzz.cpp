@@ -2,7 +2,8 @@
 // notification's payload (delivery_payload.h) and a flat message layout (stored_message.h).
 // Nothing may crash or read out of bounds; an accepted payload must encode to bytes that decode
 // to the same payload; a flat layout either rebuilds a message from the bodies given or is
-// refused, and its header block is a prefix of the rebuilt message.
+// refused, and its header block is a prefix of the rebuilt message; a stored body unpads
+// within its bytes, and padding round-trips.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -40,6 +41,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     check(!why.empty());
   }
+  // The same bytes as a stored (padded) body, and padded themselves.
+  if (auto body = unpad_body(input)) check(body->size() + 4 <= input.size());
+  check(unpad_body(pad_body(input)) == std::string(input));
   // The same bytes as a flat layout, with three small bodies.
   std::vector<std::string> bodies = {"first body\r\n", "", "third"};
   std::string header = flat_header_block(input);

@@ -140,7 +140,7 @@ class Storer : public std::enable_shared_from_this<Storer> {
     pending_ = 1;  // held until every put has started
     for (std::size_t i = 0; i < decomposed->bodies.size(); ++i) {
       if (decomposed->bodies[i].empty()) continue;
-      put(std::move(decomposed->bodies[i]),
+      put(pad_body(decomposed->bodies[i]),
           [this, i](const store::PartRef& ref) { result_.ref.parts[i] = ref; });
     }
     if (flat.size() <= kMaxInlineLayoutBytes) {
@@ -243,9 +243,13 @@ class Loader : public std::enable_shared_from_this<Loader> {
       if (zero(part.handle) && zero(part.key)) continue;
       ++pending_;
       io_.fetch_content(part, [self = shared_from_this(), i](IoResult<std::string> r) {
-        if (r.ok()) {
-          self->bodies_[i] = std::move(*r);
+        auto body = r.ok() ? unpad_body(*r) : std::nullopt;
+        if (body) {
+          self->bodies_[i] = std::move(*body);
+        } else if (!r.ok() && !self->error_) {
+          self->error_ = r.error();
         } else if (!self->error_) {
+          self->error_ = IoError{"a stored part of the message is malformed", false};
           self->error_ = r.error();
         }
         self->settle();
@@ -316,6 +320,29 @@ std::size_t footprint(const LoadedMessage& m) {
 }
 
 }  // namespace
+
+std::string pad_body(std::string_view body) {
+  std::size_t need = body.size() + 4;
+  std::size_t padded = kMinPaddedBodyBytes;
+  if (need > kLargeBodyBytes) {
+    padded = (need + kLargeBodyStep - 1) / kLargeBodyStep * kLargeBodyStep;
+  } else {
+    while (padded < need) padded *= 2;
+  }
+  std::string out;
+  out.reserve(padded);
+  put_le(out, body.size(), 4);
+  out.append(body);
+  out.resize(padded, '\0');
+  return out;
+}
+
+std::optional<std::string> unpad_body(std::string_view stored) {
+  if (stored.size() < 4) return std::nullopt;
+  std::uint64_t n = get_le(stored, 0, 4);
+  if (n > stored.size() - 4) return std::nullopt;
+  return std::string(stored.substr(4, n));
+}
 
 std::string flatten_layout(const MessageLayout& layout) {
   std::string out(kLayoutMagic);

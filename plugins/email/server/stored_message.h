@@ -41,6 +41,19 @@ namespace post::email {
 // notification); a larger one is stored.
 inline constexpr std::size_t kMaxInlineLayoutBytes = 4 * 1024;
 
+// Bodies are padded before they are stored, so that the store (and anyone watching it) sees
+// sizes in a few buckets instead of each message's exact size: u32 length (little-endian), the
+// body, zeros up to the bucket. Buckets double from kMinPaddedBodyBytes up to kLargeBodyBytes,
+// then grow in steps of kLargeBodyStep. Identical bodies still pad to identical bytes, so an
+// attachment sent many times is stored once.
+inline constexpr std::size_t kMinPaddedBodyBytes = 1024;
+inline constexpr std::size_t kLargeBodyBytes = 64 * 1024;
+inline constexpr std::size_t kLargeBodyStep = 16 * 1024;
+
+// `body` padded as above, and back (nullopt for bytes that are not a padded body).
+std::string pad_body(std::string_view body);
+std::optional<std::string> unpad_body(std::string_view stored);
+
 // The flat layout of a decomposed message (format above).
 std::string flatten_layout(const MessageLayout& layout);
 

@@ -176,6 +176,22 @@ TEST(MailAccountTest, WatchersHearOfChangesToTheirFolderOnly) {
   EXPECT_EQ(inbox, 1);
 }
 
+TEST(StoredMessageTest, BodiesArePaddedToBucketsAndBack) {
+  for (std::size_t n : {0u, 1u, 1020u, 1021u, 5000u, 65532u, 65533u, 200000u}) {
+    std::string body(n, 'b');
+    std::string stored = pad_body(body);
+    std::size_t expected = n + 4 <= 1024    ? 1024
+                           : n + 4 <= 2048  ? 2048
+                           : n + 4 <= 8192  ? 8192
+                           : n + 4 <= 65536 ? 65536
+                                            : (n + 4 + 16383) / 16384 * 16384;
+    EXPECT_EQ(stored.size(), expected) << n;
+    EXPECT_EQ(unpad_body(stored), body) << n;
+  }
+  EXPECT_FALSE(unpad_body("abc"));
+  EXPECT_FALSE(unpad_body(std::string("\x09\x00\x00\x00abc", 7)));
+}
+
 TEST(StoredMessageTest, TheSameAttachmentIsStoredAsTheSameObject) {
   ASSERT_TRUE(ensure_gmime_initialised().ok());
   MemoryMailIo io;
