@@ -92,6 +92,18 @@ bool pattern_matches(std::string_view pattern, std::string_view name) {
   return true;
 }
 
+// The special use (RFC 6154) of the folders this server gives a meaning: mail sent goes to
+// "Sent", moving mail to "Junk" blocks its sender; "Drafts", "Trash" and "Archive" by name, as
+// clients name them.
+std::string_view special_use(std::string_view name) {
+  if (name == "Sent") return "\\Sent";
+  if (name == "Junk") return "\\Junk";
+  if (name == "Drafts") return "\\Drafts";
+  if (name == "Trash") return "\\Trash";
+  if (name == "Archive") return "\\Archive";
+  return {};
+}
+
 std::string status_items(const store::Folder& folder, const std::vector<StatusItem>& items,
                          std::uint32_t recent) {
   std::string out;
@@ -133,7 +145,8 @@ void ImapSession::start() {
 }
 
 std::string ImapSession::capabilities() const {
-  std::string caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT";
+  std::string caps =
+      "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT SPECIAL-USE";
   if (state_ == State::kNotAuthenticated) {
     if (options_.tls_available && !tls_active_) caps += " STARTTLS";
     caps += login_allowed() ? " AUTH=PLAIN" : " LOGINDISABLED";
@@ -597,6 +610,7 @@ void ImapSession::list(const ImapCommand& c) {
       attributes = mb.has_inferiors(name) ? "\\HasChildren" : "\\HasNoChildren";
     }
     if (!lsub && mb.subscribed(name)) attributes += " \\Subscribed";
+    if (auto use = special_use(name); !use.empty()) attributes += " " + std::string(use);
     untagged(std::string(verb) + " (" + attributes + ") \"/\" " + format_astring(matched));
   }
   finish(c.tag, ImapStatus::kOk, std::string(verb) + " completed");

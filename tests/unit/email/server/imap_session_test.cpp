@@ -146,10 +146,10 @@ TEST_F(ImapSessionTest, GreetsLogsInAndSelectsAnEmptyInbox) {
   Client c(services, io);
   EXPECT_EQ(c.greeting,
             "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE "
-            "UNSELECT AUTH=PLAIN] node1.example.org ePOST IMAP ready\r\n");
+            "UNSELECT SPECIAL-USE AUTH=PLAIN] node1.example.org ePOST IMAP ready\r\n");
   EXPECT_EQ(c.say("a1 LOGIN alice@example.org secret\r\n"),
             "a1 OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE "
-            "UNSELECT] Logged in\r\n");
+            "UNSELECT SPECIAL-USE] Logged in\r\n");
   EXPECT_EQ(c.say("a2 SELECT inbox\r\n"),
             "* FLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft)\r\n"
             "* OK [PERMANENTFLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft \\*)] Flags "
@@ -199,7 +199,7 @@ TEST_F(ImapSessionTest, StartTlsThenLoginAndPlaintextSentAfterTheCommandIsDroppe
   EXPECT_TRUE(c.session().tls_active());
   EXPECT_EQ(c.say("a4 CAPABILITY\r\n"),
             "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE "
-            "UNSELECT AUTH=PLAIN\r\na4 OK CAPABILITY completed\r\n");
+            "UNSELECT SPECIAL-USE AUTH=PLAIN\r\na4 OK CAPABILITY completed\r\n");
   EXPECT_EQ(c.say("a5 STARTTLS\r\n"), "a5 BAD TLS is already active\r\n");
   EXPECT_EQ(c.say("a6 LOGIN alice@example.org secret\r\n").substr(0, 5), "a6 OK");
 }
@@ -333,6 +333,18 @@ TEST_F(ImapSessionTest, FoldersCreateListRenameDeleteAndSubscribe) {
   EXPECT_EQ(c.say("a11 STATUS Archive (MESSAGES UIDNEXT UNSEEN)\r\n"),
             "* STATUS Archive (MESSAGES 0 UIDNEXT 1 UNSEEN 0)\r\na11 OK STATUS completed\r\n");
   EXPECT_EQ(c.say("a12 SELECT Nowhere\r\n"), "a12 NO [NONEXISTENT] No such mailbox\r\n");
+}
+
+TEST_F(ImapSessionTest, ListShowsTheSpecialUseOfSentAndJunk) {
+  Client c(services, io);
+  c.say("a1 LOGIN alice@example.org secret\r\n");
+  c.say("a2 CREATE Sent\r\n");
+  c.say("a3 CREATE Junk\r\n");
+  EXPECT_EQ(c.say("a4 LIST \"\" *\r\n"),
+            "* LIST (\\HasNoChildren) \"/\" INBOX\r\n"
+            "* LIST (\\HasNoChildren \\Junk) \"/\" Junk\r\n"
+            "* LIST (\\HasNoChildren \\Sent) \"/\" Sent\r\n"
+            "a4 OK LIST completed\r\n");
 }
 
 TEST_F(ImapSessionTest, AppendCopyAndMoveReportTheirUids) {
