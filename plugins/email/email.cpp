@@ -254,31 +254,26 @@ class Service final : public ImapServices {
 };
 
 // Appends `insert` to folder `name` of `account`, creating the folder first when it is
-// missing. Logs a failure; `done` (optional) gets whether it worked.
-void file_message(Service& service, MailAccount& account, std::string name, store::Insert insert,
-                  std::function<void(bool)> done = nullptr) {
-  auto fail = [&service, &account, name, done](const std::string& why) {
+// missing; logs a failure.
+void file_message(Service& service, MailAccount& account, std::string name, store::Insert insert) {
+  auto fail = [&service, &account, name](const std::string& why) {
     service.host.error("could not file a message in " + account.user() + "'s " + name + ": " + why);
-    if (done) done(false);
   };
-  account.open(
-      [&service, &account, name, insert = std::move(insert), done, fail](IoResult<void> r) mutable {
-        if (!r.ok()) return fail(r.error().message);
-        auto append = [&account, insert, done, fail](std::uint32_t uidvalidity) {
-          account.append_to_folder(uidvalidity, insert, [done, fail](IoResult<void> a) {
-            if (!a.ok()) return fail(a.error().message);
-            if (done) done(true);
-          });
-        };
-        if (auto uv = account.mailbox().uidvalidity(name)) return append(*uv);
-        store::CreateFolder create{name, account.mailbox().next_uidvalidity()};
-        account.append_to_list(create, [&account, name, append, fail](IoResult<void> c) {
-          auto uv = account.mailbox().uidvalidity(name);
-          if (!uv) return fail(c.ok() ? "the folder did not appear" : c.error().message);
-          append(*uv);
-        });
-        (void)service;
+  account.open([&account, name, insert = std::move(insert), fail](IoResult<void> r) mutable {
+    if (!r.ok()) return fail(r.error().message);
+    auto append = [&account, insert, fail](std::uint32_t uidvalidity) {
+      account.append_to_folder(uidvalidity, insert, [fail](IoResult<void> a) {
+        if (!a.ok()) fail(a.error().message);
       });
+    };
+    if (auto uv = account.mailbox().uidvalidity(name)) return append(*uv);
+    store::CreateFolder create{name, account.mailbox().next_uidvalidity()};
+    account.append_to_list(create, [&account, name, append, fail](IoResult<void> c) {
+      auto uv = account.mailbox().uidvalidity(name);
+      if (!uv) return fail(c.ok() ? "the folder did not appear" : c.error().message);
+      append(*uv);
+    });
+  });
 }
 
 // One delivery in flight: stores the message, then notifies each recipient, then answers the
