@@ -1,6 +1,7 @@
 // The real post-bench binary: it starts a small ring of real postd processes, runs its PAST
-// workload through their admin endpoints, reports one JSON object, and leaves no node running.
-// No wall-clock thresholds: only that the numbers are there and make sense.
+// workload through their admin endpoints (or its email workload through the email plugin's
+// SMTP and IMAP), reports one JSON object, and leaves no node running. No wall-clock
+// thresholds: only that the numbers are there and make sense.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -137,6 +138,45 @@ TEST(PostBench, PastRunOnFourNodesReportsEveryKeyAndNoErrors) {
   EXPECT_THAT(processes_mentioning(cluster), ::testing::IsEmpty());
 }
 
+TEST(PostBench, EmailRunOnFourNodesSeesEveryMessageOverImapWithoutErrors) {
+  testing::TempDir dir;
+  std::string keep = dir.file("run");
+  BenchRun run = post_bench(dir, {"email", "--nodes", "4", "--messages", "20", "--json",
+                                  "--baseline", "none", "--keep", keep});
+  ASSERT_EQ(run.status, std::optional<int>(0)) << "stdout:\n" << run.out << "stderr:\n" << run.err;
+
+  Json j = Json::parse(run.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_TRUE(j.is_object()) << "stdout is not one JSON object:\n" << run.out;
+  for (const char* key : {"nodes", "k", "messages", "concurrency", "size", "messages_per_s",
+                          "accepted_per_s", "p50_ms", "p99_ms", "errors"}) {
+    ASSERT_TRUE(j.contains(key)) << "no \"" << key << "\" in " << run.out;
+    EXPECT_TRUE(j[key].is_number()) << key << " is not a number in " << run.out;
+  }
+  EXPECT_EQ(j["nodes"], 4);
+  EXPECT_EQ(j["k"], 3);
+  EXPECT_EQ(j["messages"], 20);
+  EXPECT_EQ(j["watch"], "poll");
+  EXPECT_EQ(j["errors"], 0);
+  EXPECT_GT(j["messages_per_s"].get<double>(), 0);
+  EXPECT_GT(j["p50_ms"].get<double>(), 0);
+  EXPECT_GE(j["p99_ms"].get<double>(), j["p50_ms"].get<double>());
+  EXPECT_TRUE(j["baseline"].is_null()) << run.out;
+  EXPECT_EQ(j["baseline_skipped"], "--baseline none");
+
+  // Alice's node submitted, Bob's node delivered all 20 into his INBOX.
+  std::ifstream log(keep + "/cluster/node3/postd.log");
+  std::string line;
+  int delivered = 0;
+  while (std::getline(log, line)) {
+    if (line.find("email: delivered message") != std::string::npos &&
+        line.find("to bob@example.org's INBOX") != std::string::npos) {
+      ++delivered;
+    }
+  }
+  EXPECT_EQ(delivered, 20);
+  EXPECT_THAT(processes_mentioning(keep), ::testing::IsEmpty());
+}
+
 TEST(PostBench, ANodeThatCannotStartIsNamedWithItsLog) {
   testing::TempDir dir;
   std::string cluster = dir.file("cluster");
@@ -158,6 +198,10 @@ TEST(PostBench, RefusesMoreReplicasThanNodes) {
   BenchRun run = post_bench(dir, {"past", "--nodes", "2", "--k", "3"}, 60s);
   EXPECT_EQ(run.status, std::optional<int>(2));
   EXPECT_THAT(run.err, HasSubstr("--k 3 needs at least 3 nodes"));
+
+  BenchRun email = post_bench(dir, {"email", "--nodes", "3", "--k", "4"}, 60s);
+  EXPECT_EQ(email.status, std::optional<int>(2));
+  EXPECT_THAT(email.err, HasSubstr("--k 4 needs at least 4 nodes"));
 }
 
 }  // namespace

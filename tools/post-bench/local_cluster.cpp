@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <system_error>
 #include <thread>
@@ -123,6 +124,7 @@ Status LocalCluster::make_identities_and_configs() {
   std::string setup_log = (dir / "setup.log").string();
   POST_TRY(run_to_completion({options_.post_ca_path, "init", "--dir", (dir / "ca").string()},
                              setup_log, kPostCaTimeout));
+  POST_TRY(issue_users(setup_log));
   PortPicker ports;
   for (int i = 0; i < options_.nodes; ++i) {
     if (interrupted()) return cluster_error("interrupted");
@@ -176,6 +178,21 @@ Status LocalCluster::make_directory() {
   return ok_status();
 }
 
+Status LocalCluster::issue_users(const std::string& setup_log) {
+  fs::path dir = dir_;
+  for (const ClusterUser& user : options_.users) {
+    if (user.node < 0 || user.node >= options_.nodes) {
+      return cluster_error("user " + user.email + " is on node" + std::to_string(user.node) +
+                           ", which the cluster does not have");
+    }
+    POST_TRY(run_to_completion(
+        {options_.post_ca_path, "issue-user", "--ca", (dir / "ca").string(), "--name", user.name,
+         "--email", user.email, "--out", (dir / "users" / user.email).string()},
+        setup_log, kPostCaTimeout));
+  }
+  return ok_status();
+}
+
 Status LocalCluster::write_config(int index, const ClusterNode& node) {
   // Paths are relative to the configuration's directory, where post-ca put the identity.
   std::string bootstrap =
@@ -194,6 +211,21 @@ Status LocalCluster::write_config(int index, const ClusterNode& node) {
       fmt::arg("name", node.name), fmt::arg("nodes", options_.nodes), fmt::arg("port", node.port),
       fmt::arg("bootstrap", bootstrap), fmt::arg("admin_port", node.admin_port),
       fmt::arg("replicas", options_.replicas), fmt::arg("quota_bytes", options_.quota_bytes));
+  std::string users;
+  for (const ClusterUser& user : options_.users) {
+    if (user.node != index) continue;
+    users +=
+        "  - {dir: \"" + (fs::path(dir_) / "users" / user.email).string() + "\", puzzle_bits: 0}\n";
+  }
+  if (!users.empty()) yaml += "users:\n" + users;
+  if (auto extra = options_.extra_yaml.find(index); extra != options_.extra_yaml.end()) {
+    std::string text = extra->second;
+    for (auto at = text.find("{dir}"); at != std::string::npos; at = text.find("{dir}", at)) {
+      text.replace(at, 5, dir_);
+      at += dir_.size();
+    }
+    yaml += text;
+  }
   return write_file(node.config_path, yaml, false);
 }
 
@@ -220,7 +252,71 @@ Status LocalCluster::start(asio::io_context& io, const std::function<void(int, i
     all.push_back(i);
   }
   int ready = 0;
-  return wait_ready(io, all, /*full_leaf_set=*/true, deadline, [&] { progress(++ready, total); });
+  POST_TRY(
+      wait_ready(io, all, /*full_leaf_set=*/true, deadline, [&] { progress(++ready, total); }));
+  return wait_users_published(io, deadline);
+}
+
+Status LocalCluster::wait_users_published(asio::io_context& io, SteadyClock::time_point deadline) {
+  std::vector<ClusterUser> waiting = options_.users;
+  std::map<int, std::shared_ptr<AdminChannel>> channels;
+  std::string last_seen;
+  while (!waiting.empty()) {
+    for (auto it = waiting.begin(); it != waiting.end();) {
+      const ClusterNode& node = nodes_[static_cast<std::size_t>(it->node)];
+      std::shared_ptr<AdminChannel>& channel = channels[it->node];
+      if (!channel || !channel->open()) {
+        if (channel) channel->close();
+        channel = AdminChannel::create(io, node.admin_endpoint(), node.name + "'s admin endpoint",
+                                       kStatusTimeout);
+        auto connected = std::make_shared<std::optional<Status>>();
+        channel->connect([connected](Status s) { *connected = std::move(s); });
+        if (!run_until(
+                io, [&] { return connected->has_value(); }, SteadyClock::now() + kConnectTimeout) ||
+            !(*connected)->ok()) {
+          channel->close();
+          last_seen = node.name + "'s admin endpoint did not answer";
+          break;
+        }
+      }
+      admin::AdminRequest request;
+      request.mutable_users();
+      auto answer = std::make_shared<std::optional<Result<admin::AdminResponse>>>();
+      channel->call(request, [answer](Result<admin::AdminResponse> r) { *answer = std::move(r); });
+      if (!run_until(
+              io, [&] { return answer->has_value(); }, SteadyClock::now() + kStatusTimeout + 1s)) {
+        channel->close();
+        last_seen = node.name + " did not answer a users request";
+        break;
+      }
+      bool published = false;
+      if ((*answer)->ok() && (**answer)->has_users()) {
+        for (const auto& u : (**answer)->users().users()) {
+          if (u.email() == it->email) published = u.published();
+        }
+        last_seen = it->email + " is not published yet by " + node.name;
+      } else {
+        last_seen = node.name + " did not list its users";
+      }
+      it = published ? waiting.erase(it) : it + 1;
+    }
+    if (waiting.empty()) break;
+    if (interrupted()) return cluster_error("interrupted");
+    if (SteadyClock::now() >= deadline) {
+      for (auto& entry : channels) {
+        if (entry.second) entry.second->close();
+      }
+      const ClusterNode& node = nodes_[static_cast<std::size_t>(waiting.front().node)];
+      return cluster_error(std::to_string(waiting.size()) + " user(s) not published after " +
+                           std::to_string(options_.ready_timeout.count()) + " s: " + last_seen +
+                           "; " + log_excerpt(node.log_path, kLogLinesQuoted));
+    }
+    if (!pause(io, kReadyPollInterval)) return cluster_error("interrupted");
+  }
+  for (auto& entry : channels) {
+    if (entry.second) entry.second->close();
+  }
+  return ok_status();
 }
 
 Status LocalCluster::wait_ready(asio::io_context& io, const std::vector<int>& which,

@@ -5,6 +5,7 @@
 //   DIR/setup.log            what post-ca printed
 //   DIR/nodeI/               node I's identity (post-ca issue-node), node.yaml, data/,
 //   DIR/nodeI/postd.log      and what its postd printed
+//   DIR/users/EMAIL/         a user's identity (post-ca issue-user), when users are asked for
 //
 // Node 0 starts the ring; the others join through it. Every node has an admin endpoint, which
 // the benchmark and the readiness checks talk to.
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +26,13 @@
 #include "tools/post-bench/child_process.h"
 
 namespace post::bench {
+
+// A user a node serves: issued by the cluster's CA and listed in that node's `users:`.
+struct ClusterUser {
+  int node = 0;
+  std::string name;   // "Alice"
+  std::string email;  // "alice@example.org"
+};
 
 struct ClusterOptions {
   std::string postd_path;
@@ -38,6 +47,11 @@ struct ClusterOptions {
   std::string directory;
   // How long start() waits for every node to be ready.
   std::chrono::seconds ready_timeout{60};
+  // Users to issue and serve (puzzle_bits 0). start() waits until each is published.
+  std::vector<ClusterUser> users;
+  // YAML appended to node i's configuration (top-level keys, e.g. `plugins:`), with every
+  // "{dir}" replaced by the cluster's directory.
+  std::map<int, std::string> extra_yaml;
 };
 
 // One node, as configured.
@@ -66,10 +80,11 @@ class LocalCluster {
   LocalCluster& operator=(const LocalCluster&) = delete;
 
   // Starts node 0 and waits until it is ready, then starts the others and waits until each
-  // is ready with a full leaf set (every other node, or as many as the leaf set holds), all
-  // within options.ready_timeout. `progress(ready, total)` is called as nodes become ready.
-  // On failure the error names the node, what it lacked or how it exited, and its log.
-  // `io` runs the status requests; it must have work (a work guard).
+  // is ready with a full leaf set (every other node, or as many as the leaf set holds), and
+  // every user in options.users is published by its node, all within options.ready_timeout.
+  // `progress(ready, total)` is called as nodes become ready. On failure the error names the node,
+  // what it lacked or how it exited, and its log. `io` runs the status requests; it must have work
+  // (a work guard).
   Status start(boost::asio::io_context& io, const std::function<void(int, int)>& progress);
 
   // Ok while every node runs; else an error naming the first node that exited, how, and its
@@ -93,6 +108,11 @@ class LocalCluster {
   Status make_directory();
   Status make_identities_and_configs();
   Status write_config(int index, const ClusterNode& node);
+  // Issues every user in options_.users into DIR/users/EMAIL.
+  Status issue_users(const std::string& setup_log);
+  // Polls the users' nodes until every user is published, or until the deadline.
+  Status wait_users_published(boost::asio::io_context& io,
+                              std::chrono::steady_clock::time_point deadline);
   Status start_node(int index);
   // Polls the nodes in `which` until each is ready (with a full leaf set if asked), calling
   // `on_ready` for each, or until the deadline.

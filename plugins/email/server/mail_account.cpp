@@ -31,8 +31,8 @@ void MailAccount::open(std::function<void(IoResult<void>)> done) {
 
 void MailAccount::open_folder(std::uint32_t uidvalidity,
                               std::function<void(IoResult<store::Folder*>)> done) {
-  auto& folder = folders_[uidvalidity];
-  if (!folder) folder = std::make_unique<store::Folder>(uidvalidity);
+  auto& slot = folders_[uidvalidity];
+  if (!slot) slot = std::make_unique<store::Folder>(uidvalidity);
   catch_up(log_of(uidvalidity), uidvalidity,
            [this, uidvalidity, done = std::move(done)](IoResult<void> r) {
              if (!r.ok()) return done(r.error());
