@@ -325,10 +325,24 @@ TEST_F(EmailClients, MailSentWhileBobsNodeIsDownArrivesOnceAfterItComesBack) {
   EXPECT_THAT(left.out, HasSubstr("step: select OK [\"0\"]")) << left.out;
 }
 
-TEST_F(EmailClients, MbsyncMirrorsTheInboxIntoAMaildir) {
+// The file of the message whose text holds `needle` in a Maildir folder, or "".
+std::string maildir_file_with(const std::string& folder, const std::string& needle) {
+  for (const auto& entry : fs::recursive_directory_iterator(folder)) {
+    if (!entry.is_regular_file()) continue;
+    if (testing::read_file(entry.path().string()).find(needle) != std::string::npos) {
+      return entry.path().string();
+    }
+  }
+  return "";
+}
+
+TEST_F(EmailClients, MbsyncSyncsBothWaysFlagsDeletionsAndNewMail) {
   ASSERT_EQ(swaks(kBob, {"--header", "Subject: Sync me", "--body", "mirrored by mbsync"}).exit_code,
             0);
-  ASSERT_NO_FATAL_FAILURE(wait_deliveries(kBobNode, kBob, 1));
+  ASSERT_EQ(
+      swaks(kBob, {"--header", "Subject: Delete me", "--body", "deleted in the Maildir"}).exit_code,
+      0);
+  ASSERT_NO_FATAL_FAILURE(wait_deliveries(kBobNode, kBob, 2));
   std::string maildir = dir_.file("Maildir") + "/";
   fs::create_directories(maildir);
   std::ofstream(dir_.file("mbsyncrc"))
@@ -337,15 +351,72 @@ TEST_F(EmailClients, MbsyncMirrorsTheInboxIntoAMaildir) {
       << "IMAPStore bob-remote\nAccount bob\n\n"
       << "MaildirStore bob-local\nPath " << maildir << "\nInbox " << maildir << "INBOX\n\n"
       << "Channel bob\nFar :bob-remote:\nNear :bob-local:\nPatterns INBOX\nCreate Near\n"
-      << "SyncState *\n";
-  Run r = run({"/usr/bin/mbsync", "-c", dir_.file("mbsyncrc"), "-a"});
-  ASSERT_EQ(r.exit_code, 0) << r.out << cluster_->log(kBobNode);
-  std::string found;
-  for (const auto& entry : fs::recursive_directory_iterator(maildir + "INBOX")) {
-    if (entry.is_regular_file()) found += testing::read_file(entry.path().string());
-  }
-  EXPECT_THAT(found, HasSubstr("Subject: Sync me"));
-  EXPECT_THAT(found, HasSubstr("mirrored by mbsync"));
+      << "Sync All\nExpunge Both\nSyncState *\n";
+  Run pull = run({"/usr/bin/mbsync", "-c", dir_.file("mbsyncrc"), "-a"});
+  ASSERT_EQ(pull.exit_code, 0) << pull.out << cluster_->log(kBobNode);
+  std::string keep = maildir_file_with(maildir + "INBOX", "Subject: Sync me");
+  std::string gone = maildir_file_with(maildir + "INBOX", "Subject: Delete me");
+  ASSERT_FALSE(keep.empty());
+  ASSERT_FALSE(gone.empty());
+  EXPECT_THAT(testing::read_file(keep), HasSubstr("mirrored by mbsync"));
+
+  // In the Maildir: flag one (Maildir info ":2,F"), delete the other, file a new one.
+  std::string base = fs::path(keep).filename().string();
+  base = base.substr(0, base.find(':'));
+  fs::rename(keep, maildir + "INBOX/cur/" + base + ":2,FS");
+  fs::remove(gone);
+  std::ofstream(maildir + "INBOX/new/1795680000.local.host")
+      << "From: bob@example.org\r\nSubject: Written offline\r\n\r\nsynced up by mbsync\r\n";
+  Run push = run({"/usr/bin/mbsync", "-c", dir_.file("mbsyncrc"), "-a"});
+  ASSERT_EQ(push.exit_code, 0) << push.out << cluster_->log(kBobNode);
+
+  Run listing = client("listing", {imap_port(kBobNode), kBob, kBobPassword, "INBOX"});
+  ASSERT_EQ(listing.exit_code, 0) << listing.out;
+  EXPECT_THAT(listing.out, HasSubstr("step: select OK [\"2\"]"));
+  EXPECT_THAT(listing.out, HasSubstr("FLAGS (\\\\Seen \\\\Flagged) BODY[HEADER.FIELDS (SUBJECT)] "
+                                     "{20}\", \"Subject: Sync me"));
+  EXPECT_THAT(listing.out, HasSubstr("Subject: Written offline"));
+  EXPECT_THAT(listing.out, Not(HasSubstr("Subject: Delete me")));
+}
+
+TEST_F(EmailClients, CurlSearchesFlagsAppendsMovesAndExpunges) {
+  ASSERT_EQ(swaks(kBob, {"--header", "Subject: For curl", "--body", "handled by curl"}).exit_code,
+            0);
+  ASSERT_NO_FATAL_FAILURE(wait_deliveries(kBobNode, kBob, 1));
+  std::string url = "imap://127.0.0.1:" + imap_port(kBobNode) + "/";
+  auto curl = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/curl",          "-sS", "--max-time", "60", "--user",
+                                     kBob + ":" + kBobPassword};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv);
+  };
+  Run search = curl({"--url", url + "INBOX", "--request", "UID SEARCH SUBJECT \"For curl\""});
+  EXPECT_EQ(search.exit_code, 0) << search.out;
+  EXPECT_THAT(search.out, HasSubstr("* SEARCH 1"));
+  Run flag = curl({"--url", url + "INBOX", "--request", "UID STORE 1 +FLAGS (\\Flagged)"});
+  EXPECT_EQ(flag.exit_code, 0) << flag.out;
+  EXPECT_THAT(flag.out, HasSubstr("FLAGS (\\Flagged"));
+  Run create = curl({"--url", url, "--request", "CREATE Kept"});
+  EXPECT_EQ(create.exit_code, 0) << create.out;
+  // An upload is an APPEND.
+  std::string note = dir_.file("note.eml");
+  std::ofstream(note) << "From: bob@example.org\r\nSubject: Uploaded by curl\r\n\r\nhi\r\n";
+  Run append = curl({"--url", url + "Kept", "--upload-file", note});
+  EXPECT_EQ(append.exit_code, 0) << append.out;
+  Run move = curl({"--url", url + "INBOX", "--request", "UID MOVE 1 Kept"});
+  EXPECT_EQ(move.exit_code, 0) << move.out;
+  Run expunge = curl({"--url", url + "Kept", "--request", "UID STORE 1 +FLAGS (\\Deleted)"});
+  EXPECT_EQ(expunge.exit_code, 0) << expunge.out;
+  Run done = curl({"--url", url + "Kept", "--request", "EXPUNGE"});
+  EXPECT_EQ(done.exit_code, 0) << done.out;
+  EXPECT_THAT(done.out, HasSubstr("* 1 EXPUNGE"));
+  // What is left: the moved message in Kept, flagged; INBOX empty.
+  Run kept = client("listing", {imap_port(kBobNode), kBob, kBobPassword, "Kept"});
+  EXPECT_THAT(kept.out, HasSubstr("step: select OK [\"1\"]")) << kept.out;
+  EXPECT_THAT(kept.out, HasSubstr("Subject: For curl"));
+  EXPECT_THAT(kept.out, HasSubstr("\\\\Flagged"));
+  Run inbox = client("listing", {imap_port(kBobNode), kBob, kBobPassword, "INBOX"});
+  EXPECT_THAT(inbox.out, HasSubstr("step: select OK [\"0\"]")) << inbox.out;
 }
 
 // Ten recipients spread over the ring, all on example.org.
