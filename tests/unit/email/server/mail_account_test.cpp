@@ -189,7 +189,8 @@ TEST(StoredMessageTest, BodiesArePaddedToBucketsAndBack) {
     EXPECT_EQ(unpad_body(stored), body) << n;
   }
   EXPECT_FALSE(unpad_body("abc"));
-  EXPECT_FALSE(unpad_body(std::string("\x09\x00\x00\x00abc", 7)));
+  // Says 9 bytes, holds 3.
+  EXPECT_FALSE(unpad_body(std::string({'\x09', '\0', '\0', '\0', 'a', 'b', 'c'})));
 }
 
 TEST(StoredMessageTest, TheSameAttachmentIsStoredAsTheSameObject) {
