@@ -171,11 +171,12 @@ void MailAccount::read_page(Log& log, std::uint32_t uidvalidity) {
 void MailAccount::apply(std::uint32_t uidvalidity, const std::string& bytes, std::uint64_t index) {
   auto record = store::decode(bytes);
   // A record that does not decode is skipped; the index still counts as applied, so the
-  // state does not read it again.
+  // state does not read it again. A SnapshotMarker stands in for it: it changes no folder,
+  // and the folder list refuses it but consumes its index.
   store::MailRecord skip = store::SnapshotMarker{};
   const store::MailRecord& r = record.ok() ? *record : skip;
   if (uidvalidity == kFolderList) {
-    (void)mailbox_.apply(record.ok() ? r : store::MailRecord(store::Subscribe{}), index);
+    (void)mailbox_.apply(r, index);
   } else {
     (void)folders_.at(uidvalidity)->apply(r, index);
   }

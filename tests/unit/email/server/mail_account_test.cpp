@@ -149,6 +149,22 @@ TEST(MailAccountTest, ALargeFolderOpensFromItsSnapshotAndTheRecordsAfterIt) {
   EXPECT_EQ(*replayed, *restored);
 }
 
+TEST(MailAccountTest, GarbageInTheFolderListIsSkippedWithoutChangingIt) {
+  MemoryMailIo io;
+  io.append_log(kUser, "folders", "not a record", [](IoResult<std::uint64_t>) {});
+  MailAccount account(io, kUser);
+  bool opened = false;
+  account.open([&](IoResult<void> r) { opened = r.ok(); });
+  ASSERT_TRUE(opened);
+  EXPECT_TRUE(account.mailbox().subscriptions().empty());
+  EXPECT_EQ(account.mailbox().last_applied_index(), 0u);
+  bool created = false;
+  account.append_to_list(store::CreateFolder{"Work", 2},
+                         [&](IoResult<void> r) { created = r.ok(); });
+  EXPECT_TRUE(created);
+  EXPECT_TRUE(account.mailbox().exists("Work"));
+}
+
 TEST(MailAccountTest, ARecordTheStateRefusesIsNotAppended) {
   MemoryMailIo io;
   MailAccount account(io, kUser);
