@@ -409,14 +409,16 @@ class Delivery : public std::enable_shared_from_this<Delivery> {
 };
 
 // A client connection on the plugin's thread: reads into its engine and writes what the
-// engine says, in order. The protocols differ only in how bytes are handed over.
+// engine says, in order. The protocols differ only in how bytes are handed over (feed) and
+// how output and events are taken from the engine (pump).
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(Service& service, tcp::socket socket)
       : service_(service), socket_(std::move(socket)) {}
   virtual ~Connection() = default;
 
-  virtual void begin() = 0;
+  // Sends the engine's greeting and starts reading.
+  virtual void begin() { answered(); }
 
   // Implicit TLS (RFC 8314): the handshake first, then the protocol's greeting.
   void begin_after_tls() {
@@ -443,8 +445,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
  protected:
-  // The engine took `bytes`; send its output and decide whether to read on.
-  virtual void received(std::string_view bytes) = 0;
+  // Hands received bytes to the engine.
+  virtual void feed(std::string_view bytes) = 0;
+  // Sends the engine's output, acts on its events, and closes once it has ended and all is
+  // written (close_when_sent).
+  virtual void pump() = 0;
   virtual bool wants_input() const = 0;
   // After the last queued write: close the connection if the engine has ended.
   virtual bool finished() const = 0;
@@ -456,7 +461,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto on_read = [self](boost::system::error_code ec, std::size_t n) {
       self->reading_ = false;
       if (ec) return self->close();
-      self->received(std::string_view(self->buffer_.data(), n));
+      self->feed(std::string_view(self->buffer_.data(), n));
+      self->pump();
       self->read();
     };
     if (tls_) {
@@ -464,6 +470,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     } else {
       socket_.async_read_some(asio::buffer(buffer_), on_read);
     }
+  }
+
+  // The engine has something to say (an answer to one of its questions came, or its greeting):
+  // send it, and read on if it wants input.
+  void answered() {
+    pump();
+    read();
   }
 
   // Runs the TLS handshake once everything queued is written (the engine's "go ahead" reply
@@ -542,31 +555,18 @@ class SmtpConnection final : public Connection {
   SmtpConnection(Service& service, tcp::socket socket, SmtpOptions options)
       : Connection(service, std::move(socket)), session_(std::move(options)) {}
 
-  void begin() override {
-    pump();
-    read();
-  }
-
  private:
-  void received(std::string_view bytes) override {
-    session_.feed(bytes);
-    pump();
-  }
+  void feed(std::string_view bytes) override { session_.feed(bytes); }
   bool wants_input() const override { return !session_.awaiting_answer() && !ended_; }
   bool finished() const override { return ended_; }
 
-  void pump() {
+  void pump() override {
     if (session_.has_output()) write(session_.take_output());
     while (auto event = session_.next_event()) {
       std::visit([this](auto& e) { on(e); }, *event);
     }
     if (session_.has_output()) write(session_.take_output());
     close_when_sent();
-  }
-
-  void answered() {
-    pump();
-    read();
   }
 
   void on(AuthRequest& r) {
@@ -637,9 +637,7 @@ class ImapConnection final : public Connection {
   void begin() override {
     std::weak_ptr<Connection> weak = shared_from_this();
     session_.set_wake([this, weak] {
-      if (weak.expired()) return;
-      flush();
-      read();
+      if (!weak.expired()) answered();
     });
     session_.set_start_tls([this, weak] {
       if (weak.expired()) return;
@@ -647,24 +645,19 @@ class ImapConnection final : public Connection {
         if (weak.expired()) return;
         session_.tls_started(ok);
         if (!ok) return close();
-        flush();
-        read();
+        answered();
       });
     });
     session_.start();
-    flush();
-    read();
+    answered();
   }
 
  private:
-  void received(std::string_view bytes) override {
-    session_.feed(bytes);
-    flush();
-  }
+  void feed(std::string_view bytes) override { session_.feed(bytes); }
   bool wants_input() const override { return session_.wants_input(); }
   bool finished() const override { return session_.closed(); }
 
-  void flush() {
+  void pump() override {
     if (session_.has_output()) write(session_.take_output());
     close_when_sent();
   }
@@ -679,20 +672,12 @@ class Pop3Connection final : public Connection {
 
   ~Pop3Connection() override { release(); }
 
-  void begin() override {
-    pump();
-    read();
-  }
-
  private:
-  void received(std::string_view bytes) override {
-    session_.feed(bytes);
-    pump();
-  }
+  void feed(std::string_view bytes) override { session_.feed(bytes); }
   bool wants_input() const override { return !session_.awaiting_answer() && !session_.closed(); }
   bool finished() const override { return session_.closed(); }
 
-  void pump() {
+  void pump() override {
     while (true) {
       if (session_.has_output()) {
         write(session_.take_output());
@@ -703,11 +688,6 @@ class Pop3Connection final : public Connection {
       }
     }
     close_when_sent();
-  }
-
-  void answered() {
-    pump();
-    read();
   }
 
   void release() {
