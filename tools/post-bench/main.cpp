@@ -38,7 +38,6 @@
 #include <iostream>
 #include <map>
 #include <optional>
-#include <random>
 #include <string>
 
 #include <fmt/format.h>
@@ -47,8 +46,9 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
+#include "host/core/bytes.h"
 #include "host/core/certificate.h"
-#include "host/core/random.h"
+#include "host/core/crypto.h"
 #include "host/past/block.h"
 #include "tools/post-bench/email_load.h"
 #include "tools/post-bench/interruption.h"
@@ -144,6 +144,25 @@ int interrupted_exit(bool json) {
   return fail(128 + interrupt_signal(), "interrupted; stopping the nodes", json);
 }
 
+// Starts the cluster's nodes with a progress bar; the exit code when they did not come up (or
+// the run was interrupted), none when every node is ready.
+std::optional<int> start_cluster(LocalCluster& cluster, boost::asio::io_context& io,
+                                 ProgressBar& bar, bool json) {
+  auto started_nodes = cluster.start(io, [&](int ready, int total) {
+    bar.draw("cluster", static_cast<std::size_t>(ready), static_cast<std::size_t>(total),
+             "nodes ready");
+  });
+  bar.finish();
+  if (interrupted()) return interrupted_exit(json);
+  if (!started_nodes.ok()) {
+    int code =
+        fail(kExitNoCluster, "the cluster did not come up: " + started_nodes.error().message, json);
+    keep_for_diagnosis(cluster);
+    return code;
+  }
+  return std::nullopt;
+}
+
 void print_phase(const char* name, const char* unit, const PhaseReport& r) {
   std::printf("  %-8s %zu of %zu ok in %.2f s: %.1f %s/s; latency p50 %.2f ms, p99 %.2f ms\n", name,
               r.succeeded, r.attempted, r.seconds, r.per_second(), unit, r.percentile_ms(0.50),
@@ -173,18 +192,7 @@ int run_past(const PastArguments& a) {
     return fail(kExitNoCluster, "cannot set up the cluster: " + prepared.error().message, a.json);
   }
   LocalCluster& cluster = **prepared;
-  auto started_nodes = cluster.start(io, [&](int ready, int total) {
-    bar.draw("cluster", static_cast<std::size_t>(ready), static_cast<std::size_t>(total),
-             "nodes ready");
-  });
-  bar.finish();
-  if (interrupted()) return interrupted_exit(a.json);
-  if (!started_nodes.ok()) {
-    int code = fail(kExitNoCluster, "the cluster did not come up: " + started_nodes.error().message,
-                    a.json);
-    keep_for_diagnosis(cluster);
-    return code;
-  }
+  if (auto code = start_cluster(cluster, io, bar, a.json)) return *code;
   double ready_seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
 
   LoadOptions load_options;
@@ -286,16 +294,7 @@ const std::string kRecipient = "bob@example.org";
 
 // Random hex for the run's passwords, salts and Message-IDs.
 std::string random_hex(std::size_t bytes) {
-  static post::Rng rng(std::random_device{}() ^
-                       static_cast<std::uint64_t>(SteadyClock::now().time_since_epoch().count()));
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < bytes; ++i) {
-    auto b = rng.next() & 0xff;
-    out += kDigits[b >> 4];
-    out += kDigits[b & 0xf];
-  }
-  return out;
+  return post::to_hex(post::crypto::random_bytes(bytes));
 }
 
 // A SHA-512 crypt(3) hash of `password`, as the email plugin's and Dovecot's passwd files hold.
@@ -398,18 +397,7 @@ int run_email(const EmailArguments& a) {
     keep_for_diagnosis(cluster);
     return fail(kExitNoCluster, "cannot write the passwd file: " + s.error().message, a.json);
   }
-  auto started_nodes = cluster.start(io, [&](int ready, int total) {
-    bar.draw("cluster", static_cast<std::size_t>(ready), static_cast<std::size_t>(total),
-             "nodes ready");
-  });
-  bar.finish();
-  if (interrupted()) return interrupted_exit(a.json);
-  if (!started_nodes.ok()) {
-    int code = fail(kExitNoCluster, "the cluster did not come up: " + started_nodes.error().message,
-                    a.json);
-    keep_for_diagnosis(cluster);
-    return code;
-  }
+  if (auto code = start_cluster(cluster, io, bar, a.json)) return *code;
   double ready_seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
 
   EmailLoadOptions load;
