@@ -476,12 +476,12 @@ void later(net::Clock& clock, std::function<void()> fn) {
 // What an append writes: full clusters (oldest first), then the head.
 struct LogWriter::AppendPlan {
   std::vector<past::Block> clusters;
-  std::uint64_t index = 0;  // the appended record's
+  std::uint64_t first_index = 0;  // the group's first record's
   std::uint64_t record_count = 0;
   std::optional<Id> tip;
   std::vector<Bytes> partial;
   std::size_t partial_bytes = 0;
-  std::function<void(Result<std::uint64_t>)> done;
+  std::vector<std::function<void(Result<std::uint64_t>)>> dones;  // one per record, in order
 };
 
 LogWriter::LogWriter(past::PastNode& past, SecureStore& store, net::Clock& clock, Bytes private_key,
@@ -623,18 +623,23 @@ void LogWriter::append(Bytes record, std::function<void(Result<std::uint64_t>)> 
     });
     return;
   }
-  auto op = std::make_shared<std::pair<Bytes, std::function<void(Result<std::uint64_t>)>>>(
-      std::move(record), std::move(done));
-  enqueue([this, op] { run_append(std::move(op->first), std::move(op->second)); });
+  if (!open_group_ || open_group_->size() >= kMaxAppendGroup) {
+    open_group_ = std::make_shared<AppendGroup>();
+    enqueue([this, group = open_group_] {
+      if (open_group_ == group) open_group_.reset();  // later appends form the next group
+      run_appends(std::move(*group));
+    });
+  }
+  open_group_->push_back(PendingAppend{std::move(record), std::move(done)});
 }
 
-void LogWriter::run_append(Bytes record, std::function<void(Result<std::uint64_t>)> done) {
+void LogWriter::run_appends(AppendGroup group) {
   auto plan = std::make_shared<AppendPlan>();
-  plan->done = std::move(done);
   plan->partial = partial_;
   plan->partial_bytes = partial_bytes_;
   plan->tip = head_.tip;
   plan->record_count = head_.record_count;
+  plan->first_index = head_.record_count;
   std::uint64_t chain = head_.chain_records();
   std::optional<Error> error;
   auto flush = [&] {
@@ -660,21 +665,26 @@ void LogWriter::run_append(Bytes record, std::function<void(Result<std::uint64_t
     plan->partial.clear();
     plan->partial_bytes = 0;
   };
-  if (!plan->partial.empty() && plan->partial_bytes + record.size() > config_.cluster_bytes) {
-    flush();
-  }
-  plan->index = plan->record_count++;
-  plan->partial_bytes += record.size();
-  plan->partial.push_back(std::move(record));
-  if (!error && (plan->partial.size() >= config_.cluster_records ||
-                 plan->partial_bytes >= config_.cluster_bytes)) {
-    flush();
+  for (PendingAppend& append : group) {
+    plan->dones.push_back(std::move(append.done));
+    if (error) continue;
+    if (!plan->partial.empty() &&
+        plan->partial_bytes + append.record.size() > config_.cluster_bytes) {
+      flush();
+      if (error) continue;
+    }
+    ++plan->record_count;
+    plan->partial_bytes += append.record.size();
+    plan->partial.push_back(std::move(append.record));
+    if (plan->partial.size() >= config_.cluster_records ||
+        plan->partial_bytes >= config_.cluster_bytes) {
+      flush();
+    }
   }
   if (error) {
-    ++stats_.append_failures;
     std::weak_ptr<char> alive = alive_;
-    auto d = std::move(plan->done);
-    d(std::move(*error));
+    stats_.append_failures += plan->dones.size();
+    for (auto& done : plan->dones) done(*error);
     if (!alive.expired()) op_done();
     return;
   }
@@ -683,10 +693,17 @@ void LogWriter::run_append(Bytes record, std::function<void(Result<std::uint64_t
 
 void LogWriter::write_clusters(std::shared_ptr<AppendPlan> plan, std::size_t next) {
   std::weak_ptr<char> alive = alive_;
-  auto finish = [this, alive, plan](Result<std::uint64_t> result) {
-    if (!result.ok()) ++stats_.append_failures;
-    auto done = std::move(plan->done);
-    done(std::move(result));
+  // Answers every append of the group: its own index, or the group's error.
+  auto finish = [this, alive, plan](Status result) {
+    auto dones = std::move(plan->dones);
+    if (!result.ok()) stats_.append_failures += dones.size();
+    for (std::size_t i = 0; i < dones.size(); ++i) {
+      if (result.ok()) {
+        dones[i](plan->first_index + i);
+      } else {
+        dones[i](result.error());
+      }
+    }
     if (!alive.expired()) op_done();
   };
   if (next < plan->clusters.size()) {
@@ -715,7 +732,7 @@ void LogWriter::write_clusters(std::shared_ptr<AppendPlan> plan, std::size_t nex
       return;
     }
     partial_bytes_ = plan->partial_bytes;
-    finish(plan->index);
+    finish(ok_status());
   });
 }
 
@@ -745,6 +762,7 @@ void LogWriter::write_head(LogHead next, std::vector<Bytes> partial,
 void LogWriter::snapshot(Bytes blob, std::function<void(Result<SnapshotRef>)> done) {
   auto op = std::make_shared<std::pair<Bytes, std::function<void(Result<SnapshotRef>)>>>(
       std::move(blob), std::move(done));
+  open_group_.reset();  // appends after the snapshot are not covered by it: a group of their own
   enqueue([this, op] {
     std::weak_ptr<char> alive = alive_;
     auto finish = [this, alive, op](Result<SnapshotRef> result) {

@@ -212,6 +212,74 @@ TEST_F(LogRing, RecordsComeBackInOrderBackwardsAndSinceAPositionAcrossClusters) 
   EXPECT_EQ(*after, expected(0, 12));
 }
 
+TEST_F(LogRing, AppendsMadeWhileTheWriterIsBusyShareOneHeadWriteAndKeepTheirOrder) {
+  auto m = members();
+  auto w = writer(m[2], small_clusters(4));
+  ASSERT_TRUE(w);
+  // Eleven appends in one turn form one group (the writer starts it in a later turn) that
+  // crosses two cluster boundaries; a snapshot then closes the group, so the two appends after
+  // it are a group of their own, not covered by the snapshot.
+  std::map<std::uint64_t, Result<std::uint64_t>> answers;
+  std::vector<std::uint64_t> order;
+  auto answer = [&](std::uint64_t i) {
+    return [&, i](Result<std::uint64_t> r) {
+      order.push_back(i);
+      answers.emplace(i, std::move(r));
+    };
+  };
+  for (std::uint64_t i = 0; i < 11; ++i) w->append(record(i), answer(i));
+  std::optional<Result<SnapshotRef>> snap;
+  w->snapshot(to_bytes("state after 11"), [&](Result<SnapshotRef> r) { snap.emplace(r); });
+  for (std::uint64_t i = 11; i < 13; ++i) w->append(record(i), answer(i));
+  for (int i = 0; i < 120 && answers.size() < 13; ++i) ring_->ring().run_for(1s);
+  ASSERT_EQ(answers.size(), 13u);
+  for (std::uint64_t i = 0; i < 13; ++i) {
+    ASSERT_TRUE(answers.at(i).ok()) << i << ": " << describe(answers.at(i));
+    EXPECT_EQ(*answers.at(i), i);
+  }
+  EXPECT_EQ(order, (std::vector<std::uint64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}));
+  ASSERT_TRUE(snap && snap->ok()) << (snap ? describe(*snap) : "no answer");
+  EXPECT_EQ((*snap)->covers, 11u) << "the snapshot covers what was appended before it, only";
+  EXPECT_EQ(w->stats().appends, 13u);
+  // One head for the group of eleven, one for the snapshot, one for the last two.
+  EXPECT_EQ(w->stats().heads_written, 3u);
+  EXPECT_EQ(w->stats().clusters_written, 3u);
+  EXPECT_EQ(w->head().record_count, 13u);
+
+  auto r = reader(m[9]);
+  auto all = since(*r, 0);
+  ASSERT_TRUE(all.ok()) << describe(all);
+  EXPECT_EQ(*all, expected(0, 13));
+
+  // A group is never larger than kMaxAppendGroup: more appends make more groups.
+  answers.clear();
+  const std::uint64_t n = kMaxAppendGroup * 2 + 1;
+  for (std::uint64_t i = 13; i < 13 + n; ++i) w->append(record(i), answer(i));
+  for (int i = 0; i < 120 && answers.size() < n; ++i) ring_->ring().run_for(1s);
+  ASSERT_EQ(answers.size(), n);
+  for (auto& [i, a] : answers) ASSERT_TRUE(a.ok() && *a == i) << i << ": " << describe(a);
+  EXPECT_EQ(w->stats().heads_written, 3u + 3u);
+
+  // When the group's head write fails (a second writer moved the log on), every append of the
+  // group gets the error and the first writer's log is as before.
+  auto other = writer(m[5], small_clusters(4));
+  ASSERT_TRUE(other);
+  const std::uint64_t count = 13 + n;
+  ASSERT_EQ(other->head().record_count, count);
+  auto theirs = append(*other, record(count));
+  ASSERT_TRUE(theirs.ok()) << describe(theirs);
+  answers.clear();
+  for (std::uint64_t i = 0; i < 3; ++i) w->append(record(1000 + i), answer(i));
+  for (int i = 0; i < 120 && answers.size() < 3; ++i) ring_->ring().run_for(1s);
+  ASSERT_EQ(answers.size(), 3u);
+  for (auto& [i, a] : answers) {
+    ASSERT_FALSE(a.ok()) << i;
+    EXPECT_EQ(a.error().code, past::PastErrc::kStaleTimestamp) << a.error().to_string();
+  }
+  EXPECT_EQ(w->head().record_count, count);
+  EXPECT_EQ(w->stats().append_failures, 3u);
+}
+
 TEST_F(LogRing, AByteLimitClosesClustersAndOversizedRecordsAreRefused) {
   auto m = members();
   LogConfig c;
