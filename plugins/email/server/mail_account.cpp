@@ -133,7 +133,7 @@ void MailAccount::maybe_snapshot(std::uint32_t uidvalidity) {
                     }
                     store::MailRecord marker = store::SnapshotMarker{covers, ref->handle, ref->key};
                     io_.append_log(user_, snapshot_log_name(uidvalidity), store::encode(marker),
-                                   [this, alive, &log, covers](IoResult<std::uint64_t> r) {
+                                   [alive, &log, covers](IoResult<std::uint64_t> r) {
                                      if (alive.expired()) return;
                                      log.snapshotting = false;
                                      if (r.ok()) log.snapshot_index = covers;
@@ -205,61 +205,83 @@ void MailAccount::enqueue(Log& log, std::uint32_t uidvalidity, store::MailRecord
                           std::function<void(IoResult<void>)> done) {
   auto valid = store::validate(record);
   if (!valid.ok()) return done(IoError{valid.error().detail, false});
-  log.appends.push_back(Append{std::move(record), std::move(done)});
-  append_next(log, uidvalidity);
+  log.appends.push_back(Append{std::move(record), std::move(done), log.next_id++, std::nullopt});
+  pump(log, uidvalidity);
 }
 
-// The reason the state would refuse `record` if it were appended now, or none.
-std::optional<std::string> MailAccount::refusal(std::uint32_t uidvalidity,
+// The reason the state would refuse `record` if it were appended after the appends in flight,
+// or none.
+std::optional<std::string> MailAccount::refusal(const Log& log, std::uint32_t uidvalidity,
                                                 const store::MailRecord& record) const {
-  auto last = last_index(uidvalidity);
-  std::uint64_t index = last ? *last + 1 : 0;
   if (uidvalidity == kFolderList) {
+    // Folder-list appends run one at a time: the state is as the log will be.
+    auto last = last_index(uidvalidity);
     store::Mailbox probe = mailbox_;
-    auto s = probe.apply(record, index);
+    auto s = probe.apply(record, last ? *last + 1 : 0);
     if (!s.ok()) return s.error().detail;
-  } else if (std::holds_alternative<store::Insert>(record) &&
-             folders_.at(uidvalidity)->uidnext() >= store::kMaxUid) {
-    return "the folder has no UIDs left";
+  } else if (std::holds_alternative<store::Insert>(record)) {
+    std::uint64_t uidnext = folders_.at(uidvalidity)->uidnext();
+    for (std::size_t i = 0; i < log.in_flight; ++i) {
+      if (std::holds_alternative<store::Insert>(log.appends[i].record)) ++uidnext;
+    }
+    if (uidnext >= store::kMaxUid) return "the folder has no UIDs left";
   }
   return std::nullopt;
 }
 
-// Starts the front append unless one is in flight. A done callback may enqueue more (the next
-// command of a session): the in_flight flag keeps that from starting a second append.
-void MailAccount::append_next(Log& log, std::uint32_t uidvalidity) {
-  while (!log.in_flight && !log.appends.empty()) {
-    // Decide against the current state: a record the state would refuse is not appended.
-    if (auto why = refusal(uidvalidity, log.appends.front().record)) {
-      Append refused = std::move(log.appends.front());
+void MailAccount::pump(Log& log, std::uint32_t uidvalidity) {
+  // A done callback may enqueue more (the next command of a session), and an in-memory log
+  // may answer inside append_log: the loop below sees both, so an inner call does nothing.
+  if (log.pumping) return;
+  log.pumping = true;
+  const std::size_t limit = uidvalidity == kFolderList ? 1 : kMaxFolderAppendsInFlight;
+  std::weak_ptr<bool> alive = alive_;
+  for (;;) {
+    if (log.in_flight > 0 && log.appends.front().answer) {
+      Append done = std::move(log.appends.front());
       log.appends.pop_front();
-      refused.done(IoError{*why, false});
+      --log.in_flight;
+      if (done.answer->ok()) {
+        if (uidvalidity == kFolderList) {
+          (void)mailbox_.apply(done.record, **done.answer);
+        } else {
+          (void)folders_.at(uidvalidity)->apply(done.record, **done.answer);
+        }
+        changed(uidvalidity);
+        maybe_snapshot(uidvalidity);
+        done.done(IoResult<void>());
+      } else {
+        done.done(done.answer->error());
+      }
+      if (alive.expired()) return;
       continue;
     }
-    log.in_flight = true;
-    std::weak_ptr<bool> alive = alive_;
-    io_.append_log(user_, log.name, store::encode(log.appends.front().record),
-                   [this, alive, &log, uidvalidity](IoResult<std::uint64_t> r) {
-                     if (alive.expired()) return;
-                     log.in_flight = false;
-                     Append done = std::move(log.appends.front());
-                     log.appends.pop_front();
-                     if (r.ok()) {
-                       if (uidvalidity == kFolderList) {
-                         (void)mailbox_.apply(done.record, *r);
-                       } else {
-                         (void)folders_.at(uidvalidity)->apply(done.record, *r);
+    if (log.in_flight < limit && log.in_flight < log.appends.size()) {
+      auto waiting = log.appends.begin() + static_cast<std::ptrdiff_t>(log.in_flight);
+      // Decide against the state the log will have: a record it would refuse is not appended.
+      if (auto why = refusal(log, uidvalidity, waiting->record)) {
+        Append refused = std::move(*waiting);
+        log.appends.erase(waiting);
+        refused.done(IoError{*why, false});
+        if (alive.expired()) return;
+        continue;
+      }
+      ++log.in_flight;
+      const std::uint64_t id = waiting->id;
+      io_.append_log(user_, log.name, store::encode(waiting->record),
+                     [this, alive, &log, uidvalidity, id](IoResult<std::uint64_t> r) {
+                       if (alive.expired()) return;
+                       for (std::size_t i = 0; i < log.in_flight; ++i) {
+                         if (log.appends[i].id == id) log.appends[i].answer = std::move(r);
                        }
-                       changed(uidvalidity);
-                       maybe_snapshot(uidvalidity);
-                       done.done(IoResult<void>());
-                     } else {
-                       done.done(r.error());
-                     }
-                     append_next(log, uidvalidity);
-                   });
-    return;
+                       pump(log, uidvalidity);
+                     });
+      if (alive.expired()) return;
+      continue;
+    }
+    break;
   }
+  log.pumping = false;
 }
 
 int MailAccount::watch(std::uint32_t uidvalidity, std::function<void()> changed) {

@@ -2,8 +2,11 @@
 // opened so far (store::Folder), rebuilt from the user's logs and kept up to date by the one
 // writer of those logs, this object. Every change goes through append_*: the record is
 // appended to its log, then applied at the index the log gave it, then the folder's watchers
-// (IMAP sessions with it selected, IDLE) are told. Appends to one log run one at a time, so
-// records are applied in log order and a writer knows the UID an Insert takes.
+// (IMAP sessions with it selected, IDLE) are told. Up to kMaxFolderAppendsInFlight appends to
+// one folder's log are in flight at once (the host writes those waiting together, with one head
+// write), but each is applied and answered in the order made, after the ones before it: so
+// records are applied in log order and a writer knows the UID an Insert takes when it hears
+// back. Folder-list appends run one at a time (whether one is refused depends on the last).
 //
 // Single-threaded: every call and every callback on the thread that owns the account.
 #pragma once
@@ -27,6 +30,9 @@ namespace post::email {
 // A folder's state is stored as a snapshot (store/folder_snapshot.h) after this many records
 // since the last one; opening the folder then reads the snapshot and only the records after it.
 inline constexpr std::uint64_t kSnapshotEvery = 1000;
+
+// The most appends to one folder's log waiting for the log's answer at once.
+inline constexpr std::size_t kMaxFolderAppendsInFlight = 64;
 
 // The log of a folder's SnapshotMarker records ("folder/<uidvalidity>/snapshots"): small (one
 // record per kSnapshotEvery folder records), read whole when the folder is opened.
@@ -72,14 +78,18 @@ class MailAccount {
   struct Append {
     store::MailRecord record;
     std::function<void(IoResult<void>)> done;
+    std::uint64_t id = 0;                           // names it to the log's answer
+    std::optional<IoResult<std::uint64_t>> answer;  // the log's, once it came
   };
   struct Log {
     std::string name;
     bool loaded = false;  // read once: the state is usable
     bool loading = false;
     std::vector<std::function<void(IoResult<void>)>> load_waiters;
-    std::deque<Append> appends;  // the front one is in flight when in_flight
-    bool in_flight = false;
+    std::deque<Append> appends;  // the first `in_flight` are with the log, the rest wait
+    std::size_t in_flight = 0;
+    std::uint64_t next_id = 1;
+    bool pumping = false;  // pump() is running (a callback inside it must not start another)
     bool snapshotting = false;                    // a snapshot of the folder is being written
     std::optional<std::uint64_t> snapshot_index;  // the index the newest snapshot covers
   };
@@ -97,8 +107,10 @@ class MailAccount {
   std::optional<std::uint64_t> last_index(std::uint32_t uidvalidity) const;
   void enqueue(Log& log, std::uint32_t uidvalidity, store::MailRecord record,
                std::function<void(IoResult<void>)> done);
-  void append_next(Log& log, std::uint32_t uidvalidity);
-  std::optional<std::string> refusal(std::uint32_t uidvalidity,
+  // Finishes the answered appends at the front, in order, and starts waiting ones while fewer
+  // than the log's limit are in flight.
+  void pump(Log& log, std::uint32_t uidvalidity);
+  std::optional<std::string> refusal(const Log& log, std::uint32_t uidvalidity,
                                      const store::MailRecord& record) const;
   void changed(std::uint32_t uidvalidity);
   Log& log_of(std::uint32_t uidvalidity);  // 0: the folder-list log

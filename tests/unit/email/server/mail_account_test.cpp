@@ -45,6 +45,46 @@ TEST(MailAccountTest, AppendsInFlightTogetherApplyInLogOrder) {
   }
 }
 
+TEST(MailAccountTest, FolderAppendsAreInFlightTogetherAndAnsweredInOrderAfterAFailure) {
+  MemoryMailIo io;
+  io.deferred = true;
+  MailAccount account(io, kUser);
+  const std::uint32_t inbox = store::kInitialInboxUidValidity;
+  bool opened = false;
+  account.open_folder(inbox, [&](IoResult<store::Folder*> r) { opened = r.ok(); });
+  io.run();
+  ASSERT_TRUE(opened);
+  // Four inserts; the log fails the third. All four go to the log before any answer, the
+  // answers come newest first, and still each insert is applied and answered in the order
+  // made, with the UID it takes known at its answer.
+  std::vector<std::pair<int, std::uint32_t>> finished;  // insert, UID (0: failed)
+  for (std::uint8_t i = 1; i <= 4; ++i) {
+    io.fail_appends = i == 3;
+    account.append_to_folder(inbox, insert_of(i), [&, i](IoResult<void> r) {
+      finished.emplace_back(i, r.ok() ? account.loaded_folder(inbox)->uidnext() - 1 : 0);
+    });
+  }
+  io.fail_appends = false;
+  EXPECT_EQ(io.log_size(kUser, store::folder_log_name(inbox)), 3u) << "three in the log at once";
+  EXPECT_TRUE(finished.empty());
+  io.run_newest_first();
+  EXPECT_EQ(finished, (std::vector<std::pair<int, std::uint32_t>>{{1, 1}, {2, 2}, {3, 0}, {4, 3}}));
+  const store::Folder* folder = account.loaded_folder(inbox);
+  ASSERT_EQ(folder->message_count(), 3u);
+  EXPECT_EQ(folder->by_uid(3)->ref.size, 14u) << "the fourth insert took UID 3";
+
+  // At most kMaxFolderAppendsInFlight wait for the log at once; the rest follow in order.
+  const std::size_t before = io.log_size(kUser, store::folder_log_name(inbox));
+  int answered = 0;
+  for (std::size_t i = 0; i < kMaxFolderAppendsInFlight + 5; ++i) {
+    account.append_to_folder(inbox, insert_of(9), [&](IoResult<void> r) { answered += r.ok(); });
+  }
+  EXPECT_EQ(io.log_size(kUser, store::folder_log_name(inbox)) - before, kMaxFolderAppendsInFlight);
+  io.run();
+  EXPECT_EQ(answered, static_cast<int>(kMaxFolderAppendsInFlight + 5));
+  EXPECT_EQ(account.loaded_folder(inbox)->message_count(), 3u + kMaxFolderAppendsInFlight + 5);
+}
+
 TEST(MailAccountTest, AnAppendStartedFromACompletionIsAppendedOnceInOrder) {
   // A session runs its next command from the completion of the previous one; with a ring that
   // answers at once that re-enters the account (found by imap_session_fuzz).

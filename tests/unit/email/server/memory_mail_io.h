@@ -75,6 +75,18 @@ class MemoryMailIo : public MailIo {
     }
   }
 
+  // Runs the deferred callbacks queued now newest first (answers out of order), then run().
+  void run_newest_first() {
+    std::deque<std::function<void()>> now;
+    now.swap(queue_);
+    while (!now.empty()) {
+      auto call = std::move(now.back());
+      now.pop_back();
+      call();
+    }
+    run();
+  }
+
   std::size_t stored_objects() const { return content_.size(); }
   // Replaces every stored object's bytes (a damaged store).
   void damage_content() {
