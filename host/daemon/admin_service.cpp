@@ -121,6 +121,9 @@ void AdminService::handle(const admin::AdminRequest& request,
     case admin::AdminRequest::kBlockSender: reply(block_sender(request.block_sender())); return;
     case admin::AdminRequest::kPlugins: reply(plugins()); return;
     case admin::AdminRequest::kPluginAction: reply(plugin_action(request.plugin_action())); return;
+    case admin::AdminRequest::kPluginCommand:
+      plugin_command(request.plugin_command(), std::move(reply));
+      return;
     case admin::AdminRequest::KIND_NOT_SET: break;
   }
   reply(admin_error("unknown admin request: this postd does not know the command"));
@@ -661,6 +664,23 @@ admin::AdminResponse AdminService::plugin_action(const admin::PluginActionReques
       fill_plugin_info(status, r.mutable_plugin_action()->mutable_plugin());
   }
   return r;
+}
+
+void AdminService::plugin_command(const admin::PluginCommandRequest& request,
+                                  std::function<void(admin::AdminResponse)> reply) {
+  if (!plugins_) return reply(admin_error("this node runs no plugin host"));
+  std::vector<std::string> args(request.args().begin(), request.args().end());
+  plugins_->manager().admin_command(
+      request.name(), std::move(args),
+      [reply = std::move(reply), name = request.name()](Result<plugin::AdminAnswer> answer) {
+        if (!answer.ok()) return reply(admin_error(answer.error().message));
+        admin::AdminResponse r;
+        auto* out = r.mutable_plugin_command();
+        out->set_name(name);
+        out->set_status(answer->status);
+        out->set_text(std::move(answer->text));
+        reply(std::move(r));
+      });
 }
 
 }  // namespace post::daemon

@@ -43,8 +43,8 @@ class AdminService final : public AdminHandler {
   // tests without them) users, notify, notifications and block get an Error. Not owned; must
   // outlive the service.
   void set_users(ServedUsers* users) { users_ = users; }
-  // The node's plugins, for `plugins` and plugin actions (until set, those get an Error). Not
-  // owned; must outlive the service.
+  // The node's plugins, for `plugins`, plugin actions and plugin commands (until set, those
+  // get an Error). Not owned; must outlive the service.
   void set_plugins(PluginHost* plugins) { plugins_ = plugins; }
 
   // Messages kept per group for `received`; older ones are discarded.
@@ -83,6 +83,8 @@ class AdminService final : public AdminHandler {
   proto::admin::AdminResponse block_sender(const proto::admin::BlockSenderRequest& request);
   proto::admin::AdminResponse plugins() const;
   proto::admin::AdminResponse plugin_action(const proto::admin::PluginActionRequest& request);
+  void plugin_command(const proto::admin::PluginCommandRequest& request,
+                      std::function<void(proto::admin::AdminResponse)> reply);
   // The served user `email`, or an Error answer saying this node does not serve them.
   Result<const LocalUser*> served_user(const std::string& email) const;
 

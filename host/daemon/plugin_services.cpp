@@ -1,11 +1,13 @@
 #include "host/daemon/plugin_services.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include <fmt/format.h>
 
 #include "host/core/crypto.h"
+#include "host/core/errors.h"
 #include "host/core/log.h"
 #include "host/past/errors.h"
 #include "host/post/errors.h"
@@ -18,6 +20,7 @@ namespace post::daemon {
 
 // The limits the manager checks for plugins are the services' own.
 static_assert(plugin::kMaxServiceScopeBytes == services::kMaxApplicationNameBytes);
+static_assert(plugin::kMaxSharedLogScopedBytes == services::kMaxLogNameBytes);
 static_assert(plugin::kMaxStoreObjectBytes == services::kMaxObjectBytes);
 static_assert(plugin::kStoreKeyBytes == sizeof(services::ContentKey));
 static_assert(plugin::kStoreHandleBytes == Id::kBytes);
@@ -93,8 +96,7 @@ class PluginServices::Topic final : public scribe::ScribeClient {
 
 PluginServices::PluginServices(past::PastNode& past, services::SecureStore& store,
                                services::NotificationService& notifications,
-                               scribe::ScribeNode& scribe, const ServedUsers& users,
-                               net::Clock& clock)
+                               scribe::ScribeNode& scribe, ServedUsers& users, net::Clock& clock)
     : past_(past),
       store_(store),
       notifications_(notifications),
@@ -252,18 +254,12 @@ void PluginServices::log_read(const std::string& plugin, const std::string& user
                               const std::string& log_name, std::uint64_t from,
                               std::uint32_t max_records,
                               std::function<void(Result<std::vector<plugin::LogEntry>>)> done) {
-  using Entries = std::vector<plugin::LogEntry>;
+  if (users_.find(user) == nullptr) {
+    return read_shared(plugin, user, log_name, from, max_records, std::move(done));
+  }
   auto fail = [this, &done](Error e) {
     soon([done = std::move(done), e = std::move(e)] { done(e); });
   };
-  if (users_.find(user) == nullptr) {
-    return fail(make_error(
-        ServiceErrc::kUnavailable,
-        fmt::format("log_read: {} is not a user this node serves, and only their logs can be "
-                    "read here: a log's key derives from its writer's private key, which only "
-                    "the writer's node holds, and the ring does not publish log keys",
-                    user)));
-  }
   LogKey key{user, plugin, log_name};
   auto& reader = readers_[key];
   if (!reader) {
@@ -281,27 +277,116 @@ void PluginServices::log_read(const std::string& plugin, const std::string& user
   }
   services::LogReader* r = reader.get();
   std::weak_ptr<char> alive = alive_;
-  r->refresh([alive, r, from, max_records,
+  r->refresh([this, alive, r, from, max_records,
               done = std::move(done)](Result<services::LogHead> head) mutable {
     if (alive.expired()) return;
-    if (!head.ok()) {
-      // A log never written has no head: it is empty.
-      if (head.error().code == past::PastErrc::kNotFound) return done(Entries{});
-      return done(service_error("log_read", head.error()));
-    }
-    if (from >= head->record_count) return done(Entries{});
-    r->read_since(from, [alive, max_records,
-                         done = std::move(done)](Result<std::vector<services::LogRecord>> records) {
-      if (alive.expired()) return;
-      if (!records.ok()) return done(service_error("log_read", records.error()));
-      Entries out;
-      for (auto& record : *records) {
-        if (out.size() == max_records) break;
-        out.push_back(plugin::LogEntry{record.index, std::move(record.data)});
+    read_records(r, std::move(head), from, max_records, std::move(done));
+  });
+}
+
+void PluginServices::read_shared(const std::string& plugin, const std::string& user,
+                                 const std::string& log_name, std::uint64_t from,
+                                 std::uint32_t max_records,
+                                 std::function<void(Result<std::vector<plugin::LogEntry>>)> done) {
+  std::weak_ptr<char> alive = alive_;
+  users_.look_up(user, [this, alive, plugin, user, log_name, from, max_records,
+                        done = std::move(done)](Result<services::UserRecord> found) mutable {
+    if (alive.expired()) return;
+    if (!found.ok()) {
+      if (found.error().code == past::PastErrc::kNotFound) {
+        return done(make_error(ServiceErrc::kNotFound,
+                               fmt::format("log_read: no user {} in the directory", user)));
       }
-      done(std::move(out));
+      return done(service_error("log_read", found.error()));
+    }
+    const std::string scoped = plugin::scoped_name(plugin, log_name);
+    std::optional<Id> handle;
+    if (found->identity) {
+      for (const auto& log : found->identity->log_heads) {
+        if (log.name == scoped) handle = log.handle;
+      }
+    }
+    if (!handle) {
+      return done(make_error(
+          ServiceErrc::kNotFound,
+          fmt::format("log_read: {} is not a user this node serves, and has not shared log '{}' "
+                      "of plugin '{}' (no '{}' in the user's identity)",
+                      user, log_name, plugin, scoped)));
+    }
+    past_.lookup(*handle, [this, alive, handle = *handle, from, max_records,
+                           done = std::move(done)](Result<past::Block> block) mutable {
+      if (alive.expired()) return;
+      if (!block.ok()) {
+        if (block.error().code == past::PastErrc::kNotFound) {
+          return done(std::vector<plugin::LogEntry>{});  // shared, never written
+        }
+        return done(service_error("log_read", block.error()));
+      }
+      if (block->kind != past::BlockKind::kPublicKey ||
+          past::public_key_handle(block->public_key) != handle) {
+        return done(make_error(ServiceErrc::kFailed,
+                               fmt::format("log_read: the block under the shared log's head "
+                                           "handle {} is not a log head of that handle",
+                                           handle.to_hex())));
+      }
+      auto& reader = shared_readers_[handle];
+      if (!reader) {
+        reader = std::make_unique<services::LogReader>(past_, store_, block->public_key);
+      }
+      read_records(reader.get(), reader->accept_head(*block), from, max_records, std::move(done));
     });
   });
+}
+
+void PluginServices::read_records(services::LogReader* reader, Result<services::LogHead> head,
+                                  std::uint64_t from, std::uint32_t max_records,
+                                  std::function<void(Result<std::vector<plugin::LogEntry>>)> done) {
+  using Entries = std::vector<plugin::LogEntry>;
+  if (!head.ok()) {
+    // A log never written has no head: it is empty.
+    if (head.error().code == past::PastErrc::kNotFound) return done(Entries{});
+    return done(service_error("log_read", head.error()));
+  }
+  if (from >= head->record_count) return done(Entries{});
+  std::weak_ptr<char> alive = alive_;
+  reader->read_since(from, [alive, max_records, done = std::move(done)](
+                               Result<std::vector<services::LogRecord>> records) {
+    if (alive.expired()) return;
+    if (!records.ok()) return done(service_error("log_read", records.error()));
+    Entries out;
+    for (auto& record : *records) {
+      if (out.size() == max_records) break;
+      out.push_back(plugin::LogEntry{record.index, std::move(record.data)});
+    }
+    done(std::move(out));
+  });
+}
+
+void PluginServices::log_share(const std::string& plugin, const std::string& user,
+                               const std::string& log_name, std::function<void(Status)> done) {
+  auto fail = [this, &done](Error e) {
+    soon([done = std::move(done), e = std::move(e)] { done(e); });
+  };
+  const std::string scoped = plugin::scoped_name(plugin, log_name);
+  if (scoped.size() > plugin::kMaxSharedLogScopedBytes) {
+    return fail(too_large("log_share", "the shared log's name '" + scoped + "'", scoped.size(),
+                          plugin::kMaxSharedLogScopedBytes));
+  }
+  auto seed = log_key(LogKey{user, plugin, log_name}, "log_share");
+  if (!seed.ok()) return fail(std::move(seed).error());
+  auto public_key = crypto::signing_public_key(*seed);
+  if (!public_key.ok()) return fail(service_error("log_share", public_key.error()));
+  std::weak_ptr<char> alive = alive_;
+  users_.share_log(
+      user, services::LogHeadRef{scoped, past::public_key_handle(*public_key)},
+      [alive, done = std::move(done)](Status shared) {
+        if (alive.expired()) return;
+        if (shared.ok()) return done(ok_status());
+        if (shared.error().code == CoreErrc::kBadLength) {
+          return done(make_error(ServiceErrc::kTooLarge, "log_share: " + shared.error().message));
+        }
+        done(service_error("log_share", shared.error()));
+      });
 }
 
 // ---- notifications ----------------------------------------------------------------------------

@@ -7,9 +7,15 @@
 //             user's signing key, unencrypted. A writer per log is opened on first use and
 //             kept open (one writer per log: PAST refuses a second one's heads), and opened
 //             again when PAST turns out to hold a newer head (written elsewhere). Only users
-//             this node serves can write, and only their logs can be read: a log's key is
-//             derived from its writer's private key, and nothing in the ring names the log
-//             keys of other users yet (identity blocks could, with LogHeadRef).
+//             this node serves can write. Their logs can be read here; other users' logs only
+//             when shared: log_share names the log's head handle in the user's identity block
+//             (a LogHeadRef named "plugin/<plugin>/<name>", through ServedUsers::share_log),
+//             and a read of a user not served here looks the user up in the directory
+//             (certificate and identity checked), finds that name, fetches the head block
+//             under its handle and reads it with a LogReader of the head's key (signatures,
+//             chain and rollback checked). Nothing of that is cached but the readers (one per
+//             head handle, for their rollback checks): every read sees the identity and head
+//             PAST holds then.
 //   notify    sent as the plugin's application from a served user; received ones reach the
 //             handler of the plugin their application names, through on_notification(),
 //             which the daemon's NotificationService handler calls.
@@ -55,7 +61,7 @@ class PluginServices final : public plugin::HostServices {
  public:
   PluginServices(past::PastNode& past, services::SecureStore& store,
                  services::NotificationService& notifications, scribe::ScribeNode& scribe,
-                 const ServedUsers& users, net::Clock& clock);
+                 ServedUsers& users, net::Clock& clock);
   ~PluginServices() override;
   PluginServices(const PluginServices&) = delete;
   PluginServices& operator=(const PluginServices&) = delete;
@@ -83,6 +89,8 @@ class PluginServices final : public plugin::HostServices {
   void log_read(const std::string& plugin, const std::string& user, const std::string& log_name,
                 std::uint64_t from, std::uint32_t max_records,
                 std::function<void(Result<std::vector<plugin::LogEntry>>)> done) override;
+  void log_share(const std::string& plugin, const std::string& user, const std::string& log_name,
+                 std::function<void(Status)> done) override;
   void notify_send(const std::string& plugin, const std::string& sender,
                    const std::string& recipient, Bytes payload,
                    std::function<void(Status)> done) override;
@@ -120,6 +128,15 @@ class PluginServices final : public plugin::HostServices {
   // its writer answered every append.
   void retire(const LogKey& key, OpenLog* log);
   void release_retired(OpenLog* log);
+  // Reads the log of a user not served here, shared by its writer (see the top).
+  void read_shared(const std::string& plugin, const std::string& user, const std::string& log_name,
+                   std::uint64_t from, std::uint32_t max_records,
+                   std::function<void(Result<std::vector<plugin::LogEntry>>)> done);
+  // Hands `done` at most `max_records` records of `reader`'s log from `from` on, given the
+  // head just accepted (or the error getting it; kNotFound: no head yet, an empty log).
+  void read_records(services::LogReader* reader, Result<services::LogHead> head, std::uint64_t from,
+                    std::uint32_t max_records,
+                    std::function<void(Result<std::vector<plugin::LogEntry>>)> done);
   // Whether notifications of `plugin` wait, and hands them to its handler, oldest first,
   // until it refuses one (no instance serves) or none is left.
   bool waiting_for(const std::string& plugin) const;
@@ -129,13 +146,14 @@ class PluginServices final : public plugin::HostServices {
   services::SecureStore& store_;
   services::NotificationService& notifications_;
   scribe::ScribeNode& scribe_;
-  const ServedUsers& users_;
+  ServedUsers& users_;
   net::Clock& clock_;
   PluginServicesStats stats_;
 
   std::map<LogKey, std::unique_ptr<OpenLog>> logs_;
   std::vector<std::unique_ptr<OpenLog>> retired_;  // stale writers finishing their appends
   std::map<LogKey, std::unique_ptr<services::LogReader>> readers_;
+  std::map<Id, std::unique_ptr<services::LogReader>> shared_readers_;  // by head handle
   std::map<std::string, plugin::NotificationHandler> handlers_;  // by plugin name
   std::deque<Pending> pending_;
   std::size_t pending_bytes_ = 0;

@@ -5,6 +5,11 @@
 // user's presence (an identity block naming this node, then announcements); a step that fails
 // (the ring may still be settling) is logged and retried with back-off.
 //
+// The identity also names the logs the users shared (share_log(), for plugins' log_share): the
+// node keeps their LogHeadRefs and writes them into every identity it publishes, and before
+// the first one it reads the identity in the directory and keeps the logs named there, so that
+// a restart or a move to another node does not unshare them.
+//
 // Single-threaded: construct and call it on the node's executor.
 #pragma once
 
@@ -52,6 +57,21 @@ class ServedUsers {
   // node joins its leaf set, as a ring too small to hold k replicas is a common cause.
   void retry_failed();
 
+  // Names `log` in the identity of the served user `email`, replacing a log of the same name,
+  // and publishes the identity. `done` runs once an identity naming the log is stored: at
+  // once if the user is served, else after the user's publication (whose failure it gets).
+  // Refuses a user not served here (CoreErrc::kBadKey: the node holds no key of theirs) and a
+  // log over the identity's bounds (CoreErrc::kBadLength: services::kMaxLogHeads logs, names
+  // of services::kMaxLogNameBytes).
+  void share_log(const std::string& email, services::LogHeadRef log,
+                 std::function<void(Status)> done);
+  // The logs the identity of `email` names (none for a user not served here).
+  std::vector<services::LogHeadRef> shared_logs(const std::string& email) const;
+
+  // Finds any user of the deployment in the directory (UserDirectory::find at the wall
+  // clock's time): certificate checked against the CA, identity against the certificate.
+  void look_up(const std::string& email, std::function<void(Result<services::UserRecord>)> done);
+
   const std::vector<LocalUser>& users() const { return users_; }
   // The served user with `email`, or null.
   const LocalUser* find(const std::string& email) const;
@@ -64,6 +84,9 @@ class ServedUsers {
  private:
   void publish(std::size_t i);
   void serve(std::size_t i);
+  // Writes users_[i]'s identity (contact, puzzle, shared logs) and answers the shares waiting
+  // for it with the outcome; `then` gets it too.
+  void write_identity(std::size_t i, std::function<void(Status)> then);
   void failed(std::size_t i, const std::string& step, const Error& error);
 
   // How far each user's publication got: progress_[i] is users_[i]'s.
@@ -71,6 +94,10 @@ class ServedUsers {
     State state = State::kWaiting;
     int attempts = 0;
     net::TimerId retry = net::kNoTimer;
+    bool read_identity = false;  // the logs named in the directory's identity are known
+    std::vector<services::LogHeadRef> log_heads;
+    // share_log() calls waiting for the next identity write.
+    std::vector<std::function<void(Status)>> shares;
   };
 
   std::vector<LocalUser> users_;

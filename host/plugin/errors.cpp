@@ -25,6 +25,9 @@ class PluginCategory final : public std::error_category {
       case PluginErrc::kNotLoaded: return "plugin not loaded";
       case PluginErrc::kIoError: return "plugin I/O error";
       case PluginErrc::kResumeFailed: return "old plugin version did not resume";
+      case PluginErrc::kNoCommandHandler: return "plugin takes no admin commands";
+      case PluginErrc::kBadCommand: return "admin command over a bound";
+      case PluginErrc::kCommandNotAnswered: return "plugin did not answer the admin command";
     }
     return "unknown plugin error " + std::to_string(value);
   }

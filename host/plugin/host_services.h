@@ -1,7 +1,7 @@
 // HostServices: the POST services as plugins reach them (post/sdk.h: store_*, log_*, notify_*,
-// scribe_*). The PluginManager checks and copies a plugin's arguments, then calls this
-// interface on the executor; the daemon implements it over the node's secure store, logs,
-// notification service and Scribe (host/daemon/plugin_services.h), and tests use fakes.
+// scribe_*; log_share from ABI 1.1). The PluginManager checks and copies a plugin's arguments, then
+// calls this interface on the executor; the daemon implements it over the node's secure store,
+// logs, notification service and Scribe (host/daemon/plugin_services.h), and tests use fakes.
 //
 // Every call names the plugin (its descriptor's name) and is scoped by it: a topic or a log
 // name `n` of plugin `p` is the scoped name "plugin/<p>/<n>" (scoped_name()), so that two
@@ -49,6 +49,10 @@ inline constexpr std::size_t kStoreKeyBytes = 32;
 // The largest log record (host/post/log.h, kMaxRecordBytes): larger data goes into the
 // secure store and the record holds its handle and key.
 inline constexpr std::size_t kMaxLogRecordBytes = 64 * 1024;
+// A shared log is named in its writer's identity block by its scoped name, and the identity
+// holds names of at most this many bytes (host/post/account.h, services::kMaxLogNameBytes):
+// "plugin/" + plugin + "/" + log name must fit.
+inline constexpr std::size_t kMaxSharedLogScopedBytes = 64;
 // Records one log_read hands over at most; a reader pages with `from`.
 inline constexpr std::uint32_t kMaxLogReadRecords = 1024;
 // A notification's payload (host/post/notification.h, kMaxAppDataBytes).
@@ -138,11 +142,18 @@ class HostServices {
                           std::function<void(Result<std::uint64_t>)> done) = 0;
   // Reads at most `max_records` records of that log from index `from` on, oldest first,
   // checked against the writer's signatures. An empty vector: the log has no record at or
-  // past `from` (or none at all). An implementation that cannot read `user`'s logs says
-  // why (kUnavailable).
+  // past `from` (or none at all). For a user this node does not serve, only a log the user
+  // shared (log_share) can be read: kNotFound for an unknown user or a log not shared. An
+  // implementation that cannot read `user`'s logs says why (kUnavailable).
   virtual void log_read(const std::string& plugin, const std::string& user,
                         const std::string& log_name, std::uint64_t from, std::uint32_t max_records,
                         std::function<void(Result<std::vector<LogEntry>>)> done) = 0;
+  // Publishes that log of `user` (served here: kInvalidArgument otherwise) so that any node
+  // can read it: the user's identity names its head under scoped_name(plugin, log_name),
+  // which must fit kMaxSharedLogScopedBytes (kTooLarge). `done` runs once the identity is
+  // stored (kTooLarge when the identity names services::kMaxLogHeads logs already).
+  virtual void log_share(const std::string& plugin, const std::string& user,
+                         const std::string& log_name, std::function<void(Status)> done) = 0;
 
   // Sends `payload` as a notification of application `plugin` from `sender` (a user this node
   // serves: kInvalidArgument otherwise) to user `recipient`. `done` runs once the recipient's

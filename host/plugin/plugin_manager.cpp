@@ -85,6 +85,37 @@ struct PluginManager::SlotShared {
   std::shared_ptr<KeyValueStore> kv;  // null: unavailable
   std::shared_ptr<ServiceHub> hub;    // null: no POST services
 
+  // Admin commands handed to an instance and not answered yet, by request id. Executor only.
+  struct PendingCommand {
+    std::uint64_t instance_serial = 0;
+    std::function<void(Result<AdminAnswer>)> done;
+    std::unique_ptr<asio::steady_timer> timeout;
+  };
+  std::map<std::uint64_t, PendingCommand> commands;
+
+  // Answers command `request`, when it is still pending, with `answer`. Executor only.
+  void finish_command(std::uint64_t request, Result<AdminAnswer> answer) {
+    auto it = commands.find(request);
+    if (it == commands.end()) return;
+    PendingCommand pending = std::move(it->second);
+    commands.erase(it);
+    pending.timeout->cancel();
+    pending.done(std::move(answer));
+  }
+  // Answers every command pending with the instance `serial` with an error. Executor only.
+  void orphan_commands(std::uint64_t serial) {
+    std::vector<std::uint64_t> orphaned;
+    for (const auto& [request, pending] : commands) {
+      if (pending.instance_serial == serial) orphaned.push_back(request);
+    }
+    for (std::uint64_t request : orphaned) {
+      finish_command(request, make_error(PluginErrc::kCommandNotAnswered,
+                                         fmt::format("plugin '{}' stopped before answering "
+                                                     "the command",
+                                                     name)));
+    }
+  }
+
   std::mutex mu;  // guards what follows, and each instance's `accepts`
   std::map<post_listener_id, std::unique_ptr<Listener>> listeners;
   post_listener_id next_listener_id = 1;
@@ -115,6 +146,10 @@ class PluginManager::Instance : public std::enable_shared_from_this<Instance> {
   struct TopicTarget {
     post_scribe_message_fn on_message;
     post_scribe_anycast_fn on_anycast;  // may be null
+    void* ctx;
+  };
+  struct AdminTarget {
+    post_admin_fn fn;
     void* ctx;
   };
 
@@ -164,6 +199,7 @@ class PluginManager::Instance : public std::enable_shared_from_this<Instance> {
   // Registrations with the POST services (executor only; see ServiceHub).
   std::optional<NotificationTarget> notification;
   std::map<std::string, TopicTarget> topics;
+  std::optional<AdminTarget> admin;  // admin_register's; executor only
 
  private:
   static inline std::atomic<std::uint64_t> next_serial{1};
@@ -1052,6 +1088,72 @@ post_status host_scribe_anycast(post_host* host, const char* topic, post_bytes p
   return POST_OK;
 }
 
+post_status host_log_share(post_host* host, const char* user, const char* log_name,
+                           post_done_fn done, void* ctx, post_error* err) {
+  Instance* instance = Instance::from(host);
+  if (post_status st = check_services(instance, "log_share", err)) return st;
+  if (post_status st = check_callback(done, "log_share", err)) return st;
+  if (post_status st = check_name(user, kMaxUserBytes, "log_share", "user", err)) return st;
+  if (post_status st = check_name(log_name, kMaxLogNameBytes, "log_share", "log name", err)) {
+    return st;
+  }
+  std::string scoped = scoped_name(instance->plugin_name, log_name);
+  if (scoped.size() > kMaxSharedLogScopedBytes) {
+    return fail(err, POST_ERR_TOO_LARGE,
+                fmt::format("log_share: the shared name '{}' is {} bytes > {} byte limit of an "
+                            "identity's log names (plugin and log name: at most {} bytes)",
+                            scoped, scoped.size(), kMaxSharedLogScopedBytes,
+                            kMaxSharedLogScopedBytes - scoped_name("", "").size()));
+  }
+  instance->later(
+      [user = std::string(user), log_name = std::string(log_name), done, ctx](Instance& self) {
+        self.shared->hub->services.log_share(
+            self.plugin_name, user, log_name, while_alive(self, [done, ctx](Instance&, Status s) {
+              if (!s.ok()) {
+                done(ctx, status_of(s.error()), message_of(s.error()).c_str());
+                return;
+              }
+              done(ctx, POST_OK, "");
+            }));
+      });
+  return POST_OK;
+}
+
+// ---- Admin commands (ABI 1.1) -------------------------------------------------------------
+
+static_assert(kMaxAdminArgs == POST_ADMIN_MAX_ARGS);
+static_assert(kMaxAdminArgBytes == POST_ADMIN_MAX_ARG_BYTES);
+static_assert(kMaxAdminReplyBytes == POST_ADMIN_MAX_REPLY_BYTES);
+static_assert(kDefaultAdminTimeout.count() == POST_ADMIN_TIMEOUT_MS);
+
+post_status host_admin_register(post_host* host, post_admin_fn on_command, void* ctx,
+                                post_error* err) {
+  Instance* instance = Instance::from(host);
+  if (post_status st = check_callback(on_command, "admin_register", err)) return st;
+  instance->on_executor([on_command, ctx](Instance& self) {
+    self.admin = Instance::AdminTarget{on_command, ctx};
+  });
+  return POST_OK;
+}
+
+void host_admin_reply(post_host* host, uint64_t request, post_status status,
+                      const char* utf8_text) {
+  Instance* instance = Instance::from(host);
+  std::size_t size = utf8_text == nullptr ? 0 : strnlen(utf8_text, kMaxAdminReplyBytes + 1);
+  AdminAnswer answer{status,
+                     size > kMaxAdminReplyBytes ? std::string() : std::string(utf8_text, size)};
+  if (size > kMaxAdminReplyBytes) {
+    answer.status = POST_ERR_TOO_LARGE;
+    answer.text = fmt::format("plugin '{}' answered with more than the {} byte limit",
+                              instance->shared->name, kMaxAdminReplyBytes);
+  }
+  instance->on_executor([request, answer = std::move(answer)](Instance& self) mutable {
+    auto it = self.shared->commands.find(request);
+    if (it == self.shared->commands.end() || it->second.instance_serial != self.serial) return;
+    self.shared->finish_command(request, std::move(answer));
+  });
+}
+
 const post_host_api kHostApi = {
     .struct_size = sizeof(post_host_api),
     .abi_major = POST_ABI_MAJOR,
@@ -1081,6 +1183,9 @@ const post_host_api kHostApi = {
     .scribe_unsubscribe = host_scribe_unsubscribe,
     .scribe_publish = host_scribe_publish,
     .scribe_anycast = host_scribe_anycast,
+    .log_share = host_log_share,
+    .admin_register = host_admin_register,
+    .admin_reply = host_admin_reply,
 };
 
 void append_state(void* ctx, const uint8_t* data, size_t size) {
@@ -1203,6 +1308,8 @@ void PluginManager::destroy_instance(Slot& slot, const std::shared_ptr<Instance>
   }
   instance->alive = false;  // from here on, no callback reaches the plugin
   if (slot.shared->hub) slot.shared->hub->forget(*instance);
+  instance->admin.reset();
+  slot.shared->orphan_commands(instance->serial);
   instance->vtable().stop(instance->plugin);
   instance->vtable().destroy(instance->plugin);
   instance->plugin = nullptr;
@@ -1377,6 +1484,62 @@ std::optional<PluginInfo> PluginManager::find(const std::string& name) const {
   info.reloads = slot.reloads;
   info.last_error = slot.last_error;
   return info;
+}
+
+void PluginManager::admin_command(const std::string& name, std::vector<std::string> args,
+                                  std::function<void(Result<AdminAnswer>)> done) {
+  auto it = slots_.find(name);
+  if (it == slots_.end()) {
+    return done(make_error(PluginErrc::kNotLoaded, fmt::format("plugin '{}': not loaded", name)));
+  }
+  if (args.size() > kMaxAdminArgs) {
+    return done(make_error(PluginErrc::kBadCommand,
+                           fmt::format("plugin '{}': {} arguments > the limit of {}", name,
+                                       args.size(), kMaxAdminArgs)));
+  }
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i].size() > kMaxAdminArgBytes) {
+      return done(make_error(PluginErrc::kBadCommand,
+                             fmt::format("plugin '{}': argument {} is {} bytes > {} byte limit",
+                                         name, i + 1, args[i].size(), kMaxAdminArgBytes)));
+    }
+    if (args[i].find('\0') != std::string::npos) {
+      return done(make_error(PluginErrc::kBadCommand,
+                             fmt::format("plugin '{}': argument {} holds a NUL", name, i + 1)));
+    }
+  }
+  Slot& slot = *it->second;
+  std::shared_ptr<Instance> instance = slot.current;
+  if (slot.state != PluginState::kServing || !instance->serving()) {
+    return done(make_error(PluginErrc::kNotLoaded,
+                           fmt::format("plugin '{}': not serving ({})", name,
+                                       slot.last_error.empty() ? "reloading" : slot.last_error)));
+  }
+  if (!instance->admin) {
+    return done(make_error(PluginErrc::kNoCommandHandler,
+                           fmt::format("plugin '{}' ({} {}) takes no admin commands: it "
+                                       "registered no handler (admin_register, ABI 1.1)",
+                                       name, instance->plugin_name, instance->library->version())));
+  }
+  static std::atomic<std::uint64_t> next_request{1};
+  const std::uint64_t request = next_request++;
+  auto timeout = std::make_unique<asio::steady_timer>(io_, options_.admin_timeout);
+  timeout->async_wait([weak = std::weak_ptr<SlotShared>(slot.shared), request, name,
+                       ms = options_.admin_timeout.count()](const boost::system::error_code& ec) {
+    if (ec == asio::error::operation_aborted) return;
+    if (auto shared = weak.lock()) {
+      shared->finish_command(
+          request, make_error(PluginErrc::kCommandNotAnswered,
+                              fmt::format("plugin '{}' did not answer within {} ms", name, ms)));
+    }
+  });
+  slot.shared->commands.emplace(
+      request, SlotShared::PendingCommand{instance->serial, std::move(done), std::move(timeout)});
+  std::vector<const char*> argv;
+  argv.reserve(args.size());
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  Instance::AdminTarget target = *instance->admin;
+  target.fn(target.ctx, request, argv.data(), static_cast<std::uint32_t>(argv.size()));
 }
 
 std::vector<PluginInfo> PluginManager::plugins() const {

@@ -29,6 +29,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -48,6 +49,21 @@ namespace post::plugin {
 // Exported state larger than this is refused: a plugin's hand-over state is counters and
 // small tables, not data (which belongs in its key-value namespace or the secure store).
 inline constexpr std::size_t kMaxStateBytes = 64 << 20;
+
+// Admin commands (post/sdk.h, admin_register; ABI 1.1): at most kMaxAdminArgs arguments of at
+// most kMaxAdminArgBytes each (an operator's words, not data), and answers of at most
+// kMaxAdminReplyBytes (well inside an admin frame). The SDK names the same bounds.
+inline constexpr std::size_t kMaxAdminArgs = 64;
+inline constexpr std::size_t kMaxAdminArgBytes = 4096;
+inline constexpr std::size_t kMaxAdminReplyBytes = 1024 * 1024;
+// How long a plugin has to answer an admin command before the host answers it with an error.
+inline constexpr std::chrono::milliseconds kDefaultAdminTimeout{30000};
+
+// A plugin's answer to an admin command.
+struct AdminAnswer {
+  std::int32_t status = 0;  // POST_OK (0) or the POST_ERR_* code the plugin answered with
+  std::string text;
+};
 
 struct PluginSpec {
   std::string name;                    // the slot's name, unique in the node
@@ -81,6 +97,8 @@ struct PluginManagerOptions {
   // The POST services plugins use (store_*, log_*, notify_*, scribe_*): not owned, and must
   // outlive the manager. When null, those host functions answer POST_ERR_UNAVAILABLE.
   HostServices* services = nullptr;
+  // An admin command the plugin has not answered after this long is answered with an error.
+  std::chrono::milliseconds admin_timeout = kDefaultAdminTimeout;
 };
 
 class PluginManager {
@@ -109,6 +127,16 @@ class PluginManager {
 
   // Stops, destroys and unloads the plugin in slot `name` and closes its sockets.
   Status unload(const std::string& name);
+
+  // Hands `args` to the admin command handler (admin_register) of the instance serving slot
+  // `name`. `done` runs once, on the executor, possibly before this returns: with the
+  // plugin's answer, or an error: kNotLoaded (no such slot, or it is not serving),
+  // kNoCommandHandler (the instance registered none), kBadCommand (more than kMaxAdminArgs
+  // arguments, one over kMaxAdminArgBytes or holding a NUL), kCommandNotAnswered (no answer
+  // within options.admin_timeout, or the instance stopped first: a reload or an unload).
+  // Executor only.
+  void admin_command(const std::string& name, std::vector<std::string> args,
+                     std::function<void(Result<AdminAnswer>)> done);
 
   std::vector<PluginInfo> plugins() const;
   std::optional<PluginInfo> find(const std::string& name) const;

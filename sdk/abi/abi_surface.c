@@ -13,7 +13,7 @@
 
 #define POST_ABI_SURFACE __attribute__((visibility("default")))
 
-/* Every constant of ABI 1.0. The minor version is one of them: bumping it means regenerating
+/* Every constant of ABI 1.x. The minor version is one of them: bumping it means regenerating
  * the baseline, which update-baseline.sh allows only then. */
 enum post_abi_constants {
   post_abi_major = POST_ABI_MAJOR,
@@ -32,7 +32,12 @@ enum post_abi_constants {
   post_abi_log_debug = POST_LOG_DEBUG,
   post_abi_log_info = POST_LOG_INFO,
   post_abi_log_warn = POST_LOG_WARN,
-  post_abi_log_error = POST_LOG_ERROR
+  post_abi_log_error = POST_LOG_ERROR,
+  /* ABI 1.1 */
+  post_abi_admin_max_args = POST_ADMIN_MAX_ARGS,
+  post_abi_admin_max_arg_bytes = POST_ADMIN_MAX_ARG_BYTES,
+  post_abi_admin_max_reply_bytes = POST_ADMIN_MAX_REPLY_BYTES,
+  post_abi_admin_timeout_ms = POST_ADMIN_TIMEOUT_MS
 };
 
 /* The entry symbol itself, with the type the host looks it up as. */
@@ -111,5 +116,8 @@ POST_ABI_SURFACE void post_abi_scribe_message_fn(post_scribe_message_fn fn) {
   (void)fn;
 }
 POST_ABI_SURFACE void post_abi_scribe_anycast_fn(post_scribe_anycast_fn fn) {
+  (void)fn;
+}
+POST_ABI_SURFACE void post_abi_admin_fn(post_admin_fn fn) {
   (void)fn;
 }

@@ -55,8 +55,8 @@ expect() {
 
 # Pieces of sdk.h the edits use.
 host_api_end='(\n\} post_host_api;)'
-append_to_host_api="s/$host_api_end/\n  void (*added_in_1_1)(post_host* host);\$1/"
-bump_minor='s/#define POST_ABI_MINOR 0/#define POST_ABI_MINOR 1/'
+append_to_host_api="s/$host_api_end/\n  void (*added_in_1_2)(post_host* host);\$1/"
+bump_minor='s/#define POST_ABI_MINOR 1/#define POST_ABI_MINOR 2/'
 swap_config_getters='s/(  post_status \(\*config_get_int\)\([^;]*;)\n(  post_status \(\*config_get_bool\)\([^;]*;)/$2\n$1/'
 
 # Controls: nothing or only comments changed.
@@ -65,7 +65,8 @@ expect comment-only 0 's/(\/\* Frees a string or buffer)/\/* Moved down a line. 
 
 # Layout changes of the struct_size-first structs.
 expect swap-host-api-members 1 "$swap_config_getters"
-expect remove-last-host-api-member 1 's/\n  post_status \(\*scribe_anycast\)\([^;]*;//'
+expect remove-last-host-api-member 1 's/\n  void \(\*admin_reply\)\([^;]*;//'
+expect remove-a-1.0-host-api-member 1 's/\n  post_status \(\*scribe_anycast\)\([^;]*;//'
 expect insert-vtable-member-in-the-middle 1 \
   's/(\n  void \(\*stop\)\(post_plugin\* plugin\);)/\n  void (*pause)(post_plugin* plugin);$1/'
 expect swap-descriptor-name-and-version 1 \
@@ -95,9 +96,9 @@ expect major-version-bumped-needs-its-own-baseline 2 \
 # baseline (and then passes the check); a change without a bump is refused.
 cases=$((cases + 1))
 cp "$sdk/abi/post_sdk_abi_1.abi" "$work/baseline.abi"
-mutate minor-1.1 "$append_to_host_api" "$bump_minor" &&
-  "$update" -I "$work/minor-1.1" -o "$work/baseline.abi" >"$work/update.out" 2>&1 &&
-  "$check" check -I "$work/minor-1.1" "$work/baseline.abi" >>"$work/update.out" 2>&1
+mutate minor-1.2 "$append_to_host_api" "$bump_minor" &&
+  "$update" -I "$work/minor-1.2" -o "$work/baseline.abi" >"$work/update.out" 2>&1 &&
+  "$check" check -I "$work/minor-1.2" "$work/baseline.abi" >>"$work/update.out" 2>&1
 if [ $? -eq 0 ]; then
   echo "ok   update-baseline takes an append with a minor bump"
 else

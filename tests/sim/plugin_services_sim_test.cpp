@@ -4,8 +4,9 @@
 // is served by node A, Bob by node B. The plugin on A stores and fetches content, writes and
 // reads Alice's log, notifies Bob, publishes to a topic and anycasts to it; the plugin on B
 // gets the notification, the publication and the anycast. Then, through the C++ interface:
-// notifications wait for a plugin that has no handler yet, and the refusals the services
-// document (foreign logs, senders not served here).
+// notifications wait for a plugin that has no handler yet, the refusals the services
+// document (unshared foreign logs, senders not served here), and shared logs (ABI 1.1) read
+// on a node that does not serve their writer.
 #include "host/daemon/plugin_services.h"
 
 #include <gtest/gtest.h>
@@ -133,6 +134,36 @@ class PluginServicesRing : public ::testing::Test {
   std::optional<std::string> recorded(SimNode n, const std::string& key) {
     auto v = hosts_[n].kv.store("svc")->get(key);
     return v.ok() ? *v : std::nullopt;
+  }
+
+  Result<std::uint64_t> append(SimNode n, const std::string& user, const std::string& log,
+                               const std::string& record) {
+    std::optional<Result<std::uint64_t>> out;
+    hosts_[n].services->log_append(kPluginName, user, log, to_bytes(record),
+                                   [&](Result<std::uint64_t> r) { out = std::move(r); });
+    EXPECT_TRUE(run_until([&] { return out.has_value(); })) << record << "; seed " << kSeed;
+    return out.value_or(make_error(ServiceErrc::kFailed, "no answer"));
+  }
+  Status share(SimNode n, const std::string& user, const std::string& log) {
+    std::optional<Status> out;
+    hosts_[n].services->log_share(kPluginName, user, log, [&](Status s) { out = std::move(s); });
+    EXPECT_TRUE(run_until([&] { return out.has_value(); })) << log << "; seed " << kSeed;
+    return out.value_or(make_error(ServiceErrc::kFailed, "no answer"));
+  }
+  // The records of `user`'s log read at node `n`, as "<index>=<record>" each.
+  Result<std::vector<std::string>> read(SimNode n, const std::string& user, const std::string& log,
+                                        std::uint64_t from = 0, std::uint32_t max = 100) {
+    std::optional<Result<std::vector<plugin::LogEntry>>> out;
+    hosts_[n].services->log_read(
+        kPluginName, user, log, from, max,
+        [&](Result<std::vector<plugin::LogEntry>> r) { out = std::move(r); });
+    EXPECT_TRUE(run_until([&] { return out.has_value(); })) << log << "; seed " << kSeed;
+    if (!out) return make_error(ServiceErrc::kFailed, "no answer");
+    if (!out->ok()) return std::move(*out).error();
+    std::vector<std::string> records;
+    for (const auto& e : **out)
+      records.push_back(std::to_string(e.index) + "=" + to_string(e.record));
+    return records;
   }
 
   bool in_topic(SimNode n, const std::string& topic) {
@@ -289,8 +320,10 @@ TEST_F(PluginServicesRing, RefusesForeignLogsAndSendersThisNodeDoesNotServe) {
   ASSERT_TRUE(run_until([&] { return read && appended && sent && empty; }));
 
   ASSERT_FALSE(read->ok());
-  EXPECT_EQ(read->error().code, ServiceErrc::kUnavailable);
-  EXPECT_NE(read->error().message.find("only their logs can be read here"), std::string::npos)
+  EXPECT_EQ(read->error().code, ServiceErrc::kNotFound);
+  EXPECT_NE(read->error().message.find("has not shared log 'journal' of plugin "
+                                       "'services-fixture'"),
+            std::string::npos)
       << read->error().message;
   ASSERT_FALSE(appended->ok());
   EXPECT_EQ(appended->error().code, ServiceErrc::kInvalidArgument);
@@ -302,6 +335,76 @@ TEST_F(PluginServicesRing, RefusesForeignLogsAndSendersThisNodeDoesNotServe) {
   ASSERT_TRUE(empty->ok()) << empty->error().to_string();
   EXPECT_TRUE((*empty)->empty());
   EXPECT_EQ(at_a.open_logs(), 0u);
+}
+
+TEST_F(PluginServicesRing, ALogSharedByItsWriterIsReadOnANodeThatDoesNotServeTheWriter) {
+  using Records = std::vector<std::string>;
+  ASSERT_TRUE(append(a_, "alice@example.org", "members", "bob@example.org").ok());
+  ASSERT_TRUE(append(a_, "alice@example.org", "members", "carol@example.org").ok());
+  Status shared = share(a_, "alice@example.org", "members");
+  ASSERT_TRUE(shared.ok()) << shared.error().to_string();
+  ASSERT_EQ(hosts_[a_].users->shared_logs("alice@example.org").size(), 1u);
+  EXPECT_EQ(hosts_[a_].users->shared_logs("alice@example.org")[0].name,
+            "plugin/services-fixture/members");
+
+  // Node B serves Bob, not Alice: it finds the log through Alice's identity.
+  auto read_at_b = read(b_, "alice@example.org", "members");
+  ASSERT_TRUE(read_at_b.ok()) << read_at_b.error().to_string();
+  EXPECT_EQ(*read_at_b, (Records{"0=bob@example.org", "1=carol@example.org"}));
+  auto paged = read(b_, "alice@example.org", "members", 1, 1);
+  ASSERT_TRUE(paged.ok()) << paged.error().to_string();
+  EXPECT_EQ(*paged, (Records{"1=carol@example.org"}));
+
+  // A record appended later is seen by the next read: nothing is cached.
+  ASSERT_TRUE(append(a_, "alice@example.org", "members", "dave@example.org").ok());
+  auto newer = read(b_, "alice@example.org", "members", 2);
+  ASSERT_TRUE(newer.ok()) << newer.error().to_string();
+  EXPECT_EQ(*newer, (Records{"2=dave@example.org"}));
+
+  // Alice moves to node C, whose first identity keeps the log shared.
+  const SimNode c = nodes_[13];
+  serve(c, "alice@example.org");
+  EXPECT_EQ(hosts_[c].users->shared_logs("alice@example.org").size(), 1u);
+  auto after_move = read(b_, "alice@example.org", "members");
+  ASSERT_TRUE(after_move.ok()) << after_move.error().to_string();
+  EXPECT_EQ(after_move->size(), 3u);
+}
+
+TEST_F(PluginServicesRing, AnUnsharedLogOrAnUnknownUserReadsAsNotFoundAndASharedEmptyLogAsEmpty) {
+  ASSERT_TRUE(append(a_, "alice@example.org", "journal", "private").ok());
+  auto unshared = read(b_, "alice@example.org", "journal");
+  ASSERT_FALSE(unshared.ok());
+  EXPECT_EQ(unshared.error().code, ServiceErrc::kNotFound);
+
+  auto unknown = read(b_, "nobody@example.org", "members");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ServiceErrc::kNotFound);
+  EXPECT_NE(unknown.error().message.find("no user nobody@example.org in the directory"),
+            std::string::npos)
+      << unknown.error().message;
+
+  // Shared before anything was written: it exists, and is empty.
+  ASSERT_TRUE(share(a_, "alice@example.org", "members").ok());
+  auto empty = read(b_, "alice@example.org", "members");
+  ASSERT_TRUE(empty.ok()) << empty.error().to_string();
+  EXPECT_TRUE(empty->empty());
+  // Sharing one log does not share the others.
+  unshared = read(b_, "alice@example.org", "journal");
+  ASSERT_FALSE(unshared.ok());
+  EXPECT_EQ(unshared.error().code, ServiceErrc::kNotFound);
+}
+
+TEST_F(PluginServicesRing, OnlyAServedUserSharesAndOnlyNamesTheIdentityHolds) {
+  Status foreign = share(a_, "bob@example.org", "members");
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_EQ(foreign.error().code, ServiceErrc::kInvalidArgument);
+  EXPECT_NE(foreign.error().message.find("bob@example.org is not a user this node serves"),
+            std::string::npos)
+      << foreign.error().message;
+  Status too_long = share(a_, "alice@example.org", std::string(41, 'n'));
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_EQ(too_long.error().code, ServiceErrc::kTooLarge);
+  EXPECT_TRUE(hosts_[a_].users->shared_logs("alice@example.org").empty());
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 //   block / unblock --user EMAIL --sender EMAIL  refuse (accept again) a sender's notifications
 //   plugins       the plugins node.yaml configures: state, version, load time, errors
 //   reload NAME / enable NAME / disable NAME     reload a plugin live, load or unload it
+//   command NAME ARGS...   hand ARGS to plugin NAME's admin command handler; print its answer
 //
 // docs/POSTCTL.md describes the output, the JSON keys and the exit codes.
 #include <algorithm>
@@ -51,6 +52,7 @@
 #include "host/past/block.h"
 #include "host/post/notification.h"
 #include "host/scribe/scribe_config.h"
+#include "post/sdk.h"
 
 namespace {
 
@@ -1032,6 +1034,22 @@ void print_plugin_action(const std::string& command, const admin::PluginActionRe
   if (!p.error().empty()) std::cerr << p.name() << ": " << p.error() << "\n";
 }
 
+// The plugin's answer: its text on stdout when it answered POST_OK, else on stderr (the caller
+// exits 1). With --json, {"plugin", "status", "text"} on stdout either way.
+bool print_plugin_command(const admin::PluginCommandReply& r, bool json) {
+  const bool ok = r.status() == POST_OK;
+  if (json) {
+    print_json(Json{{"plugin", r.name()}, {"status", r.status()}, {"text", r.text()}});
+  }
+  std::ostream& out = ok ? std::cout : std::cerr;
+  if (!json || !ok) {
+    if (!ok) out << "postctl: plugin " << r.name() << " answered " << r.status() << ": ";
+    out << r.text();
+    if (r.text().empty() || r.text().back() != '\n') out << "\n";
+  }
+  return ok;
+}
+
 // The whole of `path` ('-': stdin), or an error naming it.
 Result<std::string> read_input(const std::string& path) {
   std::ostringstream text;
@@ -1083,7 +1101,7 @@ int main(int argc, char** argv) {
   auto* timeout_opt =
       app.add_option("-t,--timeout", timeout_seconds,
                      "give up after this many seconds (connecting and answering; default 5, "
-                     "60 for put, get, subscribe, anycast and notify)")
+                     "60 for put, get, subscribe, anycast, notify and command)")
           ->check(CLI::Range(0.001, 3600.0));
 
   auto* status_cmd = app.add_subcommand(
@@ -1209,6 +1227,14 @@ int main(int argc, char** argv) {
   for (auto* cmd : {reload_cmd, enable_cmd, disable_cmd}) {
     cmd->add_option("NAME", plugin_name, "the plugin's name in node.yaml")->required();
   }
+  std::vector<std::string> command_args;
+  auto* command_cmd = app.add_subcommand(
+      "command",
+      "hand ARGS to the admin command handler of plugin NAME and print its answer (exit 1 with "
+      "the answer on stderr when the plugin reports an error); put -- before ARGS that start "
+      "with '-'");
+  command_cmd->add_option("NAME", plugin_name, "the plugin's name in node.yaml")->required();
+  command_cmd->add_option("ARGS", command_args, "the command and its arguments, for the plugin");
   app.require_subcommand(1);
 
   try {
@@ -1323,6 +1349,25 @@ int main(int argc, char** argv) {
       command = "disable";
       action->set_action(admin::PLUGIN_ACTION_DISABLE);
     }
+  } else if (command_cmd->parsed()) {
+    command = "command";
+    if (command_args.size() > POST_ADMIN_MAX_ARGS) {
+      return fail(kExitUsage,
+                  std::to_string(command_args.size()) + " arguments; a plugin takes at most " +
+                      std::to_string(POST_ADMIN_MAX_ARGS),
+                  json);
+    }
+    for (const std::string& arg : command_args) {
+      if (arg.size() > POST_ADMIN_MAX_ARG_BYTES) {
+        return fail(kExitUsage,
+                    "an argument of " + std::to_string(arg.size()) + " bytes; at most " +
+                        std::to_string(POST_ADMIN_MAX_ARG_BYTES),
+                    json);
+      }
+    }
+    auto* plugin_command = request.mutable_plugin_command();
+    plugin_command->set_name(plugin_name);
+    for (const std::string& arg : command_args) plugin_command->add_args(arg);
   } else {
     // A group command.
     admin::GroupRef group;
@@ -1380,7 +1425,7 @@ int main(int argc, char** argv) {
   // Puts, gets, subscriptions, anycasts and notifications wait for other nodes across the
   // network.
   if ((command == "put" || command == "get" || command == "subscribe" || command == "anycast" ||
-       command == "notify") &&
+       command == "notify" || command == "command") &&
       timeout_opt->count() == 0) {
     timeout_seconds = kDefaultStorageTimeoutSeconds;
   }
@@ -1413,7 +1458,8 @@ int main(int argc, char** argv) {
                  ((command == "block" || command == "unblock") && response->has_block_sender()) ||
                  (command == "plugins" && response->has_plugins()) ||
                  ((command == "reload" || command == "enable" || command == "disable") &&
-                  response->has_plugin_action());
+                  response->has_plugin_action()) ||
+                 (command == "command" && response->has_plugin_command());
   if (!matches) {
     return fail(kExitNoAnswer,
                 "postd's admin endpoint at " + target->text + " answered " + command +
@@ -1453,6 +1499,12 @@ int main(int argc, char** argv) {
     case admin::AdminResponse::kPlugins: print_plugins(response->plugins(), json); break;
     case admin::AdminResponse::kPluginAction:
       print_plugin_action(command, response->plugin_action(), json);
+      break;
+    case admin::AdminResponse::kPluginCommand:
+      if (!print_plugin_command(response->plugin_command(), json)) {
+        std::cout.flush();
+        return kExitNodeError;
+      }
       break;
     default: break;
   }

@@ -15,6 +15,9 @@
  *   - Only fixed-width integers, size_t, double, UTF-8 `const char*`, post_bytes, opaque
  *     handles and C function pointers with a `void* ctx` cross. Enumerations travel as
  *     fixed-width integers. No exception, longjmp or C++ type crosses.
+ *   - A plugin calls a function a later minor version added (marked "ABI 1.1") only when the
+ *     host's table has it: POST_HAS_MEMBER(post_host_api, api, fn) && api->fn != NULL (a host
+ *     of ABI 1.0 has a shorter table). Plugins built for 1.0 load in 1.1 hosts unchanged.
  *   - Memory is freed by the side that allocated it. Arguments are borrowed for the duration
  *     of the call (or of the callback invocation); whoever needs them later copies them. The
  *     one exception is a string the host returns through a `char**` out-parameter, which the
@@ -45,7 +48,7 @@ extern "C" {
 #endif
 
 #define POST_ABI_MAJOR 1
-#define POST_ABI_MINOR 0
+#define POST_ABI_MINOR 1
 
 /* The name of the one symbol a plugin exports; its type is post_plugin_entry_fn. */
 #define POST_PLUGIN_ENTRY_SYMBOL "post_plugin_entry_v1"
@@ -140,6 +143,17 @@ typedef void (*post_scribe_message_fn)(void* ctx, const char* topic, post_bytes 
 /* An anycast offered to this member of a topic: return 1 to take it (the search ends here),
  * 0 to pass it on. Runs on the executor and must not block. */
 typedef int32_t (*post_scribe_anycast_fn)(void* ctx, const char* topic, post_bytes payload);
+/* ABI 1.1: an operator's command for this plugin (`postctl command <entry> ARGS...`): `argc`
+ * arguments (at most POST_ADMIN_MAX_ARGS, each at most POST_ADMIN_MAX_ARG_BYTES bytes of
+ * UTF-8), borrowed for the call. The plugin answers it exactly once with
+ * post_host_api.admin_reply(request, ...), from inside this call or later from any thread. */
+typedef void (*post_admin_fn)(void* ctx, uint64_t request, const char* const* argv, uint32_t argc);
+
+/* ABI 1.1: bounds of admin commands (see admin_register). */
+#define POST_ADMIN_MAX_ARGS 64u
+#define POST_ADMIN_MAX_ARG_BYTES 4096u
+#define POST_ADMIN_MAX_REPLY_BYTES (1024u * 1024u)
+#define POST_ADMIN_TIMEOUT_MS 30000u
 
 /* ---------------------------------------------------------------------------------------
  * The host API table
@@ -236,9 +250,15 @@ typedef struct post_host_api {
                             post_bytes record, post_done_fn done, void* ctx, post_error* err);
   /* Reads up to max_records records (1 or more; at most 1024 are returned per call, page with
    * `from`) of `user`'s log `log_name` (scoped to this plugin) starting at index `from`,
-   * checking the writer's signatures. A log never written is empty. Only logs of users this
-   * node serves can be read: a log's key derives from its writer's private key, which no other
-   * node holds, so any other user gives POST_ERR_UNAVAILABLE through on_record (once, last=1).
+   * checking the writer's signatures.
+   *   - A user this node serves: any of the user's logs of this plugin; a log never written is
+   *     empty.
+   *   - Any other user (hosts of ABI 1.1; a 1.0 host answers POST_ERR_UNAVAILABLE): only a log
+   *     the user shared (log_share). Each read looks the user up afresh (certificate checked
+   *     against the CA, identity block signed by the user) and fetches the log's newest head;
+   *     nothing is cached. A shared log never written is empty. An unknown user, a user with no
+   *     identity, and a log the user did not share give POST_ERR_NOT_FOUND through on_record
+   *     (once, last=1): "does X have a shared log `members`?" is answered by the status.
    */
   post_status (*log_read)(post_host* host, const char* user, const char* log_name, uint64_t from,
                           uint32_t max_records, post_log_record_fn on_record, void* ctx,
@@ -272,6 +292,33 @@ typedef struct post_host_api {
    * did. */
   post_status (*scribe_anycast)(post_host* host, const char* topic, post_bytes payload,
                                 post_bytes_fn done, void* ctx, post_error* err);
+
+  /* ---- ABI 1.1 (check POST_HAS_MEMBER(post_host_api, api, <fn>) before calling) ---- */
+
+  /* Shares log `log_name` (scoped to this plugin) of `user`, a user this node serves
+   * (POST_ERR_INVALID_ARGUMENT through done otherwise), so that plugins of the same name on
+   * any node can read it with log_read. The host names the log's head handle in the user's
+   * signed identity block under "plugin/<plugin>/<log_name>", which holds at most 64 bytes:
+   * the plugin's name and the log name together at most 56 bytes (POST_ERR_TOO_LARGE from the
+   * call otherwise). An identity names at most 64 shared logs (POST_ERR_TOO_LARGE through
+   * done). Sharing a log again is harmless; a log stays shared (there is no unshare). done
+   * runs once the identity naming the log is stored. The log's records are readable by
+   * anyone who can reach the ring: share only what is public to the deployment. */
+  post_status (*log_share)(post_host* host, const char* user, const char* log_name,
+                           post_done_fn done, void* ctx, post_error* err);
+  /* Makes on_command receive this instance's admin commands (`postctl command <entry>
+   * ARGS...`, <entry>: the plugin's name in the node's configuration). A later call replaces
+   * the callback; the registration ends when the instance stops. Without one, commands for
+   * the plugin fail with a message saying it takes none. */
+  post_status (*admin_register)(post_host* host, post_admin_fn on_command, void* ctx,
+                                post_error* err);
+  /* Answers admin command `request` once: `status` POST_OK or a POST_ERR_* code, and
+   * `utf8_text` (may be NULL: empty; at most POST_ADMIN_MAX_REPLY_BYTES, or the operator gets
+   * an error saying it was too long) printed for the operator. Any thread. A request the
+   * plugin leaves unanswered for POST_ADMIN_TIMEOUT_MS, or whose instance stops first, is
+   * answered by the host with an error; later or repeated answers, and unknown requests, are
+   * ignored. */
+  void (*admin_reply)(post_host* host, uint64_t request, post_status status, const char* utf8_text);
 } post_host_api;
 
 /* ---------------------------------------------------------------------------------------

@@ -21,6 +21,13 @@
 //   host.store_put(bytes, [this](post::sdk::Result<post::sdk::StoredContent> r) { ... });
 //   host.scribe_subscribe("news", [this](std::span<const std::uint8_t> m) { ... });
 //
+// ABI 1.1 adds log_share(), on_admin_command() and admin_reply(); on a host of ABI 1.0 they
+// answer POST_ERR_UNAVAILABLE (has_abi_1_1() tells beforehand):
+//
+//   host.on_admin_command([this](std::uint64_t request, std::vector<std::string> args) {
+//     host().admin_reply(request, POST_OK, "got " + std::to_string(args.size()) + " args");
+//   });
+//
 // Build a plugin with post_add_plugin() from the PostSDK CMake package: it hides every symbol
 // but the entry point, and turns off GNU unique symbols so that the host can unload it.
 #pragma once
@@ -147,6 +154,10 @@ struct Notification {
   std::string sender;     // checked against the sender's certificate by the host
   Bytes payload;
 };
+
+// An operator's command for this plugin (ABI 1.1: `postctl command <entry> ARGS...`). The
+// handler answers it once, now or later, with Host::admin_reply(request, ...).
+using AdminFn = std::function<void(std::uint64_t request, std::vector<std::string> args)>;
 
 using MessageFn = std::function<void(std::span<const std::uint8_t> payload)>;
 // Returns true to take an anycast (the search ends here), false to pass it on.
@@ -494,9 +505,60 @@ class Host {
     });
   }
 
+  // ---- ABI 1.1; a host of ABI 1.0 answers POST_ERR_UNAVAILABLE ----
+
+  // Whether the host's table has the ABI 1.1 functions.
+  bool has_abi_1_1() const {
+    return POST_HAS_MEMBER(post_host_api, &api_, admin_reply) && api_.log_share != nullptr &&
+           api_.admin_register != nullptr && api_.admin_reply != nullptr;
+  }
+
+  // Shares this plugin's log `log_name` of `user` (a user the node serves) with every node:
+  // log_read of that user and log then works anywhere. `done` runs once the user's identity
+  // names the log.
+  Status log_share(const std::string& user, const std::string& log_name,
+                   std::function<void(Status)> done) {
+    if (!has_abi_1_1()) return older_host("log_share");
+    return call(std::move(done), [&](void* c, post_error* err) {
+      return api_.log_share(host_, user.c_str(), log_name.c_str(), &Host::on_done, c, err);
+    });
+  }
+  // Has `fn` receive the operator's commands for this instance until it stops; a later call
+  // replaces `fn`. `fn` answers each with admin_reply(); an exception it throws answers the
+  // command with POST_ERR_FAILED and the exception's message.
+  Status on_admin_command(AdminFn fn) {
+    if (!has_abi_1_1()) return older_host("admin_register");
+    std::lock_guard registration(registration_mu_);
+    if (admin_slot_ != 0) {
+      replace(admin_slot_, std::make_unique<Callback>(std::move(fn)));
+      return {};
+    }
+    std::uint64_t slot = keep(std::make_unique<Callback>(std::move(fn)));
+    post_error err{};
+    if (api_.admin_register(host_, &Host::on_admin, ctx(slot), &err) != POST_OK) {
+      forget(slot);
+      return detail::error_from(err);
+    }
+    admin_slot_ = slot;
+    return {};
+  }
+  // Answers admin command `request` (once; later answers are ignored by the host).
+  void admin_reply(std::uint64_t request, post_status status, std::string_view text) const {
+    if (!has_abi_1_1()) return;
+    api_.admin_reply(host_, request, status, std::string(text).c_str());
+  }
+  void admin_reply(std::uint64_t request, const Status& status, std::string_view text) const {
+    admin_reply(request, status.ok() ? POST_OK : status.error().code, text);
+  }
+
  private:
   friend class Timer;
   friend class Listener;
+
+  static Error older_host(std::string_view function) {
+    return Error{POST_ERR_UNAVAILABLE,
+                 std::string(function) + ": the host's ABI is older than 1.1"};
+  }
 
   // A log_read in progress: the records come one call at a time.
   struct LogRead {
@@ -512,7 +574,7 @@ class Host {
       std::function<void()>, std::function<void(int)>, std::function<void(Result<Bytes>)>,
       std::function<void(Status)>, std::function<void(Result<StoredContent>)>,
       std::function<void(Result<std::uint64_t>)>, std::function<void(Result<std::string>)>,
-      std::function<void(const Notification&)>, LogRead, Member>;
+      std::function<void(const Notification&)>, LogRead, Member, AdminFn>;
   struct Context {
     Host* host;
     std::uint64_t slot;
@@ -671,6 +733,23 @@ class Host {
       });
     }
   }
+  static void on_admin(void* c, std::uint64_t request, const char* const* argv,
+                       std::uint32_t argc) {
+    auto* self = static_cast<Context*>(c)->host;
+    auto cb = self->find(c, false);
+    if (!cb) {
+      self->admin_reply(request, POST_ERR_UNAVAILABLE, "the plugin takes no commands now");
+      return;
+    }
+    post_error err{};
+    post_status st = detail::guarded(&err, [&] {
+      std::vector<std::string> args;
+      args.reserve(argc);
+      for (std::uint32_t i = 0; i < argc; ++i) args.emplace_back(argv[i] != nullptr ? argv[i] : "");
+      std::get<AdminFn> (*cb)(request, std::move(args));
+    });
+    if (st != POST_OK) self->admin_reply(request, st, err.message);
+  }
   static void on_message(void* c, const char* /*topic*/, post_bytes payload) {
     auto* self = static_cast<Context*>(c)->host;
     if (auto cb = self->find(c, false)) {
@@ -705,6 +784,7 @@ class Host {
   post_host_api api_{};
   std::mutex registration_mu_;                   // orders registrations (held across the host call)
   std::uint64_t notification_slot_ = 0;          // registration_mu_
+  std::uint64_t admin_slot_ = 0;                 // registration_mu_
   std::map<std::string, std::uint64_t> topics_;  // topic -> slot; registration_mu_
   std::mutex mu_;
   std::uint64_t next_slot_ = 1;

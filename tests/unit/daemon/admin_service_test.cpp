@@ -330,5 +330,14 @@ TEST_F(AdminServiceTest, BadGroupRequestsGetAnErrorSayingWhy) {
   EXPECT_THAT(answer.error().message(), HasSubstr("at most"));
 }
 
+TEST_F(AdminServiceTest, APluginCommandWithoutAPluginHostGetsAnErrorSayingSo) {
+  admin::AdminRequest r;
+  r.mutable_plugin_command()->set_name("svc");
+  r.mutable_plugin_command()->add_args("echo");
+  auto answer = ask(r);
+  ASSERT_TRUE(answer.has_error());
+  EXPECT_THAT(answer.error().message(), HasSubstr("this node runs no plugin host"));
+}
+
 }  // namespace
 }  // namespace post::daemon

@@ -6,6 +6,7 @@
 // POST_ERR_UNAVAILABLE.
 #include "host/plugin/host_services.h"
 
+#include <algorithm>
 #include <functional>
 #include <future>
 #include <map>
@@ -16,6 +17,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
+#include "host/plugin/errors.h"
 #include "host/plugin/plugin_manager.h"
 #include "post/sdk.h"
 #include "tests/unit/plugin/plugin_test_support.h"
@@ -97,6 +99,11 @@ class FakeHostServices final : public HostServices {
       out.push_back({i, log[i]});
     }
     complete([done, out] { done(out); });
+  }
+  void log_share(const std::string& plugin, const std::string& user, const std::string& log_name,
+                 std::function<void(Status)> done) override {
+    calls.push_back({"log_share", plugin, user, log_name, {}});
+    complete([done] { done(ok_status()); });
   }
   void notify_send(const std::string& plugin, const std::string& sender,
                    const std::string& recipient, Bytes payload,
@@ -199,6 +206,7 @@ class HostServicesTest : public ::testing::Test {
       options.runtime_dir = fs::path(dir_.path()) / "run";
       options.kv_stores = kv_.factory();
       options.services = services;
+      options.admin_timeout = admin_timeout_;
       manager_ = std::make_unique<PluginManager>(io_, std::move(options));
     });
   }
@@ -245,6 +253,18 @@ class HostServicesTest : public ::testing::Test {
     }
     return true;
   }
+  // Hands `args` to slot `slot`'s admin command handler and waits for the answer (10 s).
+  Result<AdminAnswer> command(const std::string& slot, std::vector<std::string> args) {
+    auto answer = std::make_shared<std::optional<Result<AdminAnswer>>>();
+    call([&] {
+      manager_->admin_command(slot, args, [answer](Result<AdminAnswer> a) { *answer = a; });
+      return 0;
+    });
+    if (!eventually([&] { return answer->has_value(); })) {
+      return make_error(PluginErrc::kCommandNotAnswered, "the test's wait ran out");
+    }
+    return call([&] { return **answer; });
+  }
   bool registered() {
     return eventually([&] {
       return services_.handlers.contains(kPluginName) &&
@@ -260,6 +280,7 @@ class HostServicesTest : public ::testing::Test {
   MemoryKeyValueStores kv_;
   FakeHostServices services_;
   std::unique_ptr<PluginManager> manager_;
+  std::chrono::milliseconds admin_timeout_ = kDefaultAdminTimeout;
 };
 
 constexpr char kActing[] = "act: true\nuser: alice@example.org\npeer: bob@example.org\n";
@@ -426,6 +447,135 @@ TEST_F(HostServicesTest, WithoutServicesEveryServiceAnswersUnavailableAndThePlug
     ASSERT_TRUE(r.has_value()) << key;
     EXPECT_EQ(r->rfind("refused " + unavailable + " ", 0), 0u) << *r;
   }
+}
+
+// ---- ABI 1.1: log_share and admin commands ----------------------------------------------
+
+TEST_F(HostServicesTest, LogShareReachesTheServiceScopedByThePlugin) {
+  ASSERT_TRUE(load(spec("svc")).ok());
+  auto shared = command("svc", {"share", "alice@example.org", "members"});
+  ASSERT_TRUE(shared.ok()) << shared.error().to_string();
+  EXPECT_EQ(shared->status, POST_OK);
+  EXPECT_EQ(shared->text, "shared members of alice@example.org");
+  call([&] {
+    const auto* share = services_.find("log_share");
+    EXPECT_NE(share, nullptr);
+    if (share == nullptr) return 0;
+    EXPECT_EQ(share->plugin, kPluginName);
+    EXPECT_EQ(share->user, "alice@example.org");
+    EXPECT_EQ(share->name, "members");
+    return 0;
+  });
+}
+
+TEST_F(HostServicesTest, LogShareRefusesANameTheIdentityCannotHoldAtOnce) {
+  ASSERT_TRUE(load(spec("svc")).ok());
+  // "plugin/services-fixture/" is 24 bytes: 40 more fill the identity's 64, 41 do not.
+  auto fits = command("svc", {"share", "alice@example.org", std::string(40, 'n')});
+  ASSERT_TRUE(fits.ok()) << fits.error().to_string();
+  EXPECT_EQ(fits->status, POST_OK) << fits->text;
+  auto too_long = command("svc", {"share", "alice@example.org", std::string(41, 'n')});
+  ASSERT_TRUE(too_long.ok()) << too_long.error().to_string();
+  EXPECT_EQ(too_long->status, POST_ERR_TOO_LARGE);
+  EXPECT_NE(too_long->text.find("65 bytes > 64 byte limit"), std::string::npos) << too_long->text;
+  EXPECT_TRUE(call([&] {
+    return std::count_if(services_.calls.begin(), services_.calls.end(),
+                         [](const auto& c) { return c.function == "log_share"; }) == 1;
+  }));
+}
+
+TEST_F(HostServicesTest, AnAdminCommandReachesThePluginAndItsAnswerComesBack) {
+  ASSERT_TRUE(load(spec("svc")).ok());
+  auto echoed = command("svc", {"echo", "hello", "there"});
+  ASSERT_TRUE(echoed.ok()) << echoed.error().to_string();
+  EXPECT_EQ(echoed->status, POST_OK);
+  EXPECT_EQ(echoed->text, "hello there");
+
+  auto failed = command("svc", {"fail", "no", "such", "list"});
+  ASSERT_TRUE(failed.ok()) << failed.error().to_string();
+  EXPECT_EQ(failed->status, POST_ERR_FAILED);
+  EXPECT_EQ(failed->text, "no such list");
+
+  auto later = command("svc", {"later", "from", "a", "timer"});
+  ASSERT_TRUE(later.ok()) << later.error().to_string();
+  EXPECT_EQ(later->status, POST_OK);
+  EXPECT_EQ(later->text, "from a timer");
+
+  auto unknown = command("svc", {"frobnicate"});
+  ASSERT_TRUE(unknown.ok()) << unknown.error().to_string();
+  EXPECT_EQ(unknown->status, POST_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(unknown->text, "unknown command 'frobnicate'");
+
+  // No arguments at all reach the plugin as an empty argv.
+  auto bare = command("svc", {});
+  ASSERT_TRUE(bare.ok()) << bare.error().to_string();
+  EXPECT_EQ(bare->text, "unknown command ''");
+}
+
+TEST_F(HostServicesTest, AdminCommandsWithoutAHandlerOrOverTheBoundsAreRefused) {
+  ASSERT_TRUE(load(spec("quiet", "admin: false\n")).ok());
+  ASSERT_TRUE(load(spec("svc")).ok());
+
+  auto no_handler = command("quiet", {"echo", "x"});
+  ASSERT_FALSE(no_handler.ok());
+  EXPECT_EQ(no_handler.error().code, PluginErrc::kNoCommandHandler);
+  EXPECT_NE(no_handler.error().message.find("plugin 'quiet' (services-fixture 1.0.0) takes no "
+                                            "admin commands"),
+            std::string::npos)
+      << no_handler.error().message;
+
+  auto no_slot = command("nobody", {"echo"});
+  ASSERT_FALSE(no_slot.ok());
+  EXPECT_EQ(no_slot.error().code, PluginErrc::kNotLoaded);
+
+  auto too_many = command("svc", std::vector<std::string>(kMaxAdminArgs + 1, "a"));
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.error().code, PluginErrc::kBadCommand);
+  EXPECT_EQ(too_many.error().message, "plugin 'svc': 65 arguments > the limit of 64");
+
+  auto at_limit = command("svc", {"echo", std::string(kMaxAdminArgBytes, 'a')});
+  ASSERT_TRUE(at_limit.ok()) << at_limit.error().to_string();
+  EXPECT_EQ(at_limit->text.size(), kMaxAdminArgBytes);
+  auto too_long = command("svc", {"echo", std::string(kMaxAdminArgBytes + 1, 'a')});
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_EQ(too_long.error().code, PluginErrc::kBadCommand);
+  EXPECT_EQ(too_long.error().message, "plugin 'svc': argument 2 is 4097 bytes > 4096 byte limit");
+
+  auto with_nul = command("svc", {"echo", std::string("a\0b", 3)});
+  ASSERT_FALSE(with_nul.ok());
+  EXPECT_EQ(with_nul.error().code, PluginErrc::kBadCommand);
+}
+
+TEST_F(HostServicesTest, TheHostAnswersACommandThePluginLeavesUnansweredOrDropsByStopping) {
+  admin_timeout_ = std::chrono::milliseconds(20);
+  start_manager(&services_);
+  ASSERT_TRUE(load(spec("svc")).ok());
+  auto unanswered = command("svc", {"silent"});
+  ASSERT_FALSE(unanswered.ok());
+  EXPECT_EQ(unanswered.error().code, PluginErrc::kCommandNotAnswered);
+  EXPECT_EQ(unanswered.error().message, "plugin 'svc' did not answer within 20 ms");
+
+  // A command pending when the instance stops (here a reload) is answered at once.
+  admin_timeout_ = kDefaultAdminTimeout;
+  start_manager(&services_);
+  ASSERT_TRUE(load(spec("svc")).ok());
+  auto answer = std::make_shared<std::optional<Result<AdminAnswer>>>();
+  call([&] {
+    manager_->admin_command("svc", {"silent"},
+                            [answer](Result<AdminAnswer> a) { *answer = std::move(a); });
+    return 0;
+  });
+  EXPECT_FALSE(call([&] { return answer->has_value(); }));
+  ASSERT_TRUE(call([&] { return manager_->reload("svc"); }).ok());
+  ASSERT_TRUE(call([&] { return answer->has_value(); }));
+  Result<AdminAnswer> dropped = call([&] { return **answer; });
+  ASSERT_FALSE(dropped.ok());
+  EXPECT_EQ(dropped.error().code, PluginErrc::kCommandNotAnswered);
+  EXPECT_EQ(dropped.error().message, "plugin 'svc' stopped before answering the command");
+  // The new version takes commands.
+  auto echoed = command("svc", {"echo", "again"});
+  ASSERT_TRUE(echoed.ok()) << echoed.error().to_string();
+  EXPECT_EQ(echoed->text, "again");
 }
 
 // ---- echo's broadcast ------------------------------------------------------------------

@@ -71,7 +71,7 @@ TEST_F(PluginLibraryTest, RefusesAPluginBuiltForAnotherAbiMajorVersion) {
   ASSERT_FALSE(lib.ok());
   EXPECT_EQ(lib.error().code, PluginErrc::kAbiMismatch);
   EXPECT_NE(lib.error().message.find("plugin 'future'"), std::string::npos) << lib.error().message;
-  EXPECT_NE(lib.error().message.find("built for plugin ABI 2.0, this host speaks 1.0"),
+  EXPECT_NE(lib.error().message.find("built for plugin ABI 2.0, this host speaks 1.1"),
             std::string::npos)
       << lib.error().message;
 }
