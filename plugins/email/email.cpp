@@ -37,6 +37,7 @@
 #include <unistd.h>
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <ctime>
 #include <deque>
 #include <fstream>
@@ -55,15 +56,17 @@
 #include "plugins/email/common/ascii.h"
 #include "plugins/email/mime/gmime_runtime.h"
 #include "plugins/email/pop3/pop3_session.h"
+#include "plugins/email/server/admin_commands.h"
 #include "plugins/email/server/delivery_payload.h"
 #include "plugins/email/server/imap_session.h"
 #include "plugins/email/server/mail_account.h"
+#include "plugins/email/server/mailing_list.h"
 #include "plugins/email/server/stored_message.h"
 #include "plugins/email/smtp/smtp_session.h"
 #include "post/sdk.hpp"
 
 #ifndef EMAIL_VERSION
-#define EMAIL_VERSION "0.2.0"
+#define EMAIL_VERSION "0.3.0"
 #endif
 
 namespace post::email {
@@ -143,7 +146,9 @@ bool temporary(post_status code) {
 }
 
 IoError io_error(const sdk::Error& e) {
-  return IoError{e.message, temporary(e.code)};
+  IoError out{e.message, temporary(e.code)};
+  out.not_found = e.code == POST_ERR_NOT_FOUND;
+  return out;
 }
 
 // MailIo over the host table: every completion is posted to the plugin's loop.
@@ -176,6 +181,15 @@ class HostMailIo final : public MailIo {
           later(done, IoResult<std::uint64_t>(*r));
         });
     if (!started.ok()) later(done, IoResult<std::uint64_t>(io_error(started.error())));
+  }
+
+  void share_log(const std::string& user, const std::string& log,
+                 std::function<void(IoResult<void>)> done) override {
+    auto started = host_.log_share(user, log, [this, done](sdk::Status s) {
+      if (!s.ok()) return later(done, IoResult<void>(io_error(s.error())));
+      later(done, IoResult<void>());
+    });
+    if (!started.ok()) later(done, IoResult<void>(io_error(started.error())));
   }
 
   void put_content(std::string content,
@@ -221,9 +235,17 @@ struct Settings {
 };
 
 // Everything the connections share; lives on the plugin's thread.
-class Service final : public ImapServices {
+class Service final : public ImapServices, public AdminTarget {
  public:
-  explicit Service(Host& h) : host(h), host_io(h, loop), message_loader(host_io) {}
+  explicit Service(Host& h)
+      : host(h),
+        host_io(h, loop),
+        message_loader(host_io),
+        list_directory(host_io, [] {
+          return std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now().time_since_epoch())
+              .count();
+        }) {}
 
   bool check_password(const std::string& user, const std::string& password) override {
     auto known = settings.users.find(user);
@@ -239,6 +261,8 @@ class Service final : public ImapServices {
     if (!a) a = std::make_unique<MailAccount>(host_io, user);
     return a.get();
   }
+  MailAccount& account_of(const std::string& user) override { return *recipient_account(user); }
+  ListDirectory& lists() override { return list_directory; }
   MessageLoader& loader() override { return message_loader; }
   MailIo& io() override { return host_io; }
   void log_warning(const std::string& text) override { host.warn(text); }
@@ -248,6 +272,7 @@ class Service final : public ImapServices {
   asio::io_context loop;  // the plugin's thread runs it
   HostMailIo host_io;
   MessageLoader message_loader;
+  ListDirectory list_directory;  // mailing lists, read through their shared members logs
   std::map<std::string, std::unique_ptr<MailAccount>> accounts;
   std::unique_ptr<asio::ssl::context> tls;  // set when a certificate is configured
   std::set<std::string> pop3_locked;        // users with a POP3 session (RFC 1939: one at a time)
@@ -276,8 +301,9 @@ void file_message(Service& service, MailAccount& account, std::string name, stor
   });
 }
 
-// One delivery in flight: stores the message, then notifies each recipient, then answers the
-// session, then files the sender's copy in Sent.
+// One delivery in flight: expands mailing lists among the recipients, stores the message,
+// then notifies each recipient, then answers the session, then files the sender's copy in
+// Sent.
 class Delivery : public std::enable_shared_from_this<Delivery> {
  public:
   using Done = std::function<void(const SmtpVerdict&)>;
@@ -292,6 +318,48 @@ class Delivery : public std::enable_shared_from_this<Delivery> {
     if (message_.rcpt_to.empty()) {
       return finish(SmtpVerdict::permanent_failure("no valid recipients", "5.5.1"));
     }
+    expand(0);
+  }
+
+ private:
+  // Replaces each recipient that is a mailing list by the list's members (the sender's node
+  // expands lists, POST paper), one level deep, each address once.
+  void expand(std::size_t next) {
+    if (next == message_.rcpt_to.size()) {
+      message_.rcpt_to = std::move(expanded_);
+      if (message_.rcpt_to.empty()) {
+        return finish(SmtpVerdict::permanent_failure("the mailing list has no members", "5.1.1"));
+      }
+      return store();
+    }
+    auto self = shared_from_this();
+    service_.list_directory.members(
+        message_.rcpt_to[next], [self, next](IoResult<ListDirectory::Members> r) {
+          const std::string& rcpt = self->message_.rcpt_to[next];
+          if (!r.ok()) {
+            self->service_.host.warn("cannot tell whether " + rcpt +
+                                     " is a mailing list: " + r.error().message);
+            return self->finish(SmtpVerdict::temporary_failure(
+                "cannot read the recipients' mailing lists now, try again later", "4.3.0"));
+          }
+          if (r->has_value()) {
+            self->service_.host.info("expanding mailing list " + rcpt + " to " +
+                                     std::to_string((*r)->size()) + " member(s)");
+            for (const auto& member : **r) self->add_recipient(member);
+          } else {
+            self->add_recipient(rcpt);
+          }
+          self->expand(next + 1);
+        });
+  }
+
+  void add_recipient(const std::string& address) {
+    if (std::find(expanded_.begin(), expanded_.end(), address) == expanded_.end()) {
+      expanded_.push_back(address);
+    }
+  }
+
+  void store() {
     auto self = shared_from_this();
     store_message(service_.host_io, message_.data, [self](IoResult<StoredMessage> r) {
       if (!r.ok()) {
@@ -309,7 +377,6 @@ class Delivery : public std::enable_shared_from_this<Delivery> {
     });
   }
 
- private:
   void notify_all() {
     DeliveryPayload payload;
     payload.message_id = stored_.ref.message_id;
@@ -402,6 +469,7 @@ class Delivery : public std::enable_shared_from_this<Delivery> {
   Service& service_;
   std::string sender_;
   MessageReceived message_;
+  std::vector<std::string> expanded_;  // recipients after list expansion
   Done done_;
   StoredMessage stored_;
   std::vector<post_status> outcomes_;
@@ -859,6 +927,15 @@ class Email final : public sdk::Plugin {
     listen("imaps_listen", "", Protocol::kImap, true);
     listen("pop3s_listen", "", Protocol::kPop3, true);
     host.on_notification([this](const sdk::Notification& n) { received(n); }).or_throw();
+    // postctl command <entry> ... (ABI 1.1); an older host has no command channel.
+    auto admin = host.on_admin_command([this](std::uint64_t request, std::vector<std::string> args) {
+      asio::post(service_.loop, [this, request, args = std::move(args)] {
+        run_admin_command(service_, args, [this, request](const AdminAnswer& a) {
+          service_.host.admin_reply(request, a.ok ? POST_OK : POST_ERR_FAILED, a.text);
+        });
+      });
+    });
+    if (!admin.ok()) host.warn("no operator commands: " + admin.error().message);
   }
 
   ~Email() override { stop(); }

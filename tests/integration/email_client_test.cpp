@@ -419,6 +419,87 @@ TEST_F(EmailClients, CurlSearchesFlagsAppendsMovesAndExpunges) {
   EXPECT_THAT(inbox.out, HasSubstr("step: select OK [\"0\"]")) << inbox.out;
 }
 
+// A mailing list and a block list, run by operators with postctl: team@example.org is a list
+// whose keys node 1 holds (its maintainer's node), with members bob (node 3) and carol (node 2).
+class EmailListsAndBlocking : public EmailClients {
+ protected:
+  static constexpr int kCarolNode = 2;
+  static constexpr int kTeamNode = kAliceNode;
+  std::vector<User> users() const override {
+    return {{kAliceNode, "Alice", kAlice, kAlicePassword, 0},
+            {kBobNode, "Bob", kBob, kBobPassword, 0},
+            {kCarolNode, "Carol", "carol@example.org", "carol's long passphrase", 0},
+            {kTeamNode, "Team", "team@example.org", "the list's unused passphrase", 0}};
+  }
+  // postctl command email ARGS... on node i.
+  testing::PostctlRun email_command(int i, std::vector<std::string> args) {
+    args.insert(args.begin(), {"command", "email"});
+    return cluster_->postctl(i, args, false);
+  }
+  // Waits (up to 60 s) until node i's log holds `text`.
+  void wait_logged(int i, const std::string& text) {
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (cluster_->log(i).find(text) == std::string::npos) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        FAIL() << "node" << i << " never logged \"" << text << "\"\n" << cluster_->log(i);
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+};
+
+TEST_F(EmailListsAndBlocking, MailToAListReachesItsMembersAndABlockedSendersMailIsDropped) {
+  // The maintainer's node adds the members; any node reads the list; no other node changes it.
+  auto added = email_command(kTeamNode, {"list-add", "team@example.org", kBob, "carol@example.org"});
+  ASSERT_EQ(added.exit_code, 0) << added.out;
+  EXPECT_THAT(added.out, HasSubstr("team@example.org has 2 member(s)"));
+  auto shown = email_command(kBobNode, {"list-members", "team@example.org"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.out;
+  EXPECT_EQ(shown.out, "bob@example.org\ncarol@example.org\n");
+  auto refused = email_command(kBobNode, {"list-add", "team@example.org", "mallory@example.org"});
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  auto not_a_list = email_command(kCarolNode, {"list-members", kAlice});
+  EXPECT_EQ(not_a_list.exit_code, 1) << not_a_list.out;
+  EXPECT_THAT(not_a_list.out, HasSubstr("alice@example.org is not a mailing list"));
+
+  // alice writes to the list: her node expands it, each member gets the mail from alice.
+  Run sent = swaks("team@example.org", {"--header", "Subject: Team lunch", "--body", "Friday?"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.out;
+  ASSERT_NO_FATAL_FAILURE(wait_deliveries(kBobNode, kBob, 1));
+  ASSERT_NO_FATAL_FAILURE(wait_deliveries(kCarolNode, "carol@example.org", 1));
+  EXPECT_THAT(cluster_->log(kAliceNode), HasSubstr("expanding mailing list team@example.org to 2"));
+  EXPECT_THAT(cluster_->log(kTeamNode), Not(HasSubstr("to team@example.org's INBOX")));
+  Run read = client("listing", {imap_port(kBobNode), kBob, kBobPassword, "INBOX"});
+  EXPECT_THAT(read.out, HasSubstr("Team lunch")) << read.out;
+
+  // bob blocks alice from his node: her next message is accepted by her node but dropped at
+  // bob's; unblocked, the one after arrives.
+  auto blocked = email_command(kBobNode, {"block", kBob, "Alice@Example.org"});
+  ASSERT_EQ(blocked.exit_code, 0) << blocked.out;
+  EXPECT_EQ(blocked.out, "blocked alice@example.org for bob@example.org\n");
+  auto list = email_command(kBobNode, {"blocked", kBob});
+  EXPECT_EQ(list.out, "alice@example.org\n");
+  sent = swaks(kBob, {"--header", "Subject: Are you there?", "--body", "Hello?"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.out;
+  ASSERT_NO_FATAL_FAILURE(wait_logged(kBobNode, "alice@example.org is on the block list"));
+  auto unblocked = email_command(kBobNode, {"unblock", kBob, kAlice});
+  ASSERT_EQ(unblocked.exit_code, 0) << unblocked.out;
+  sent = swaks(kBob, {"--header", "Subject: Sorry", "--body", "Unblocked me?"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.out;
+  ASSERT_NO_FATAL_FAILURE(wait_deliveries(kBobNode, kBob, 2));
+  read = client("listing", {imap_port(kBobNode), kBob, kBobPassword, "INBOX"});
+  EXPECT_THAT(read.out, HasSubstr("Sorry"));
+  EXPECT_THAT(read.out, Not(HasSubstr("Are you there?")));
+
+  // Commands the plugin does not know, and bad arguments, get a clear answer and exit 1.
+  auto unknown = email_command(kBobNode, {"frobnicate"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_THAT(unknown.out, HasSubstr("unknown command frobnicate"));
+  auto bad = email_command(kBobNode, {"block", kBob, "not-an-address"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.out, HasSubstr("not an address: not-an-address"));
+}
+
 // Ten recipients spread over the ring, all on example.org.
 class EmailToTenUsers : public EmailClients {
  protected:

@@ -20,6 +20,7 @@ namespace post::email {
 struct IoError {
   std::string message;
   bool temporary = true;
+  bool not_found = false;  // what was asked for does not exist (a log not shared, no such user)
 };
 
 template <class T>
@@ -39,11 +40,16 @@ class MailIo {
   virtual ~MailIo() = default;
 
   // Records of `user`'s log `log` from index `from` on, at most kLogReadPage, oldest first.
+  // A log of a user the node serves reads as empty until written; another user's log can be
+  // read once its writer shared it (share_log), and is not_found until then.
   virtual void read_log(const std::string& user, const std::string& log, std::uint64_t from,
                         std::function<void(IoResult<std::vector<LogEntry>>)> done) = 0;
   // Appends `record` to `user`'s log `log`; done gets its index.
   virtual void append_log(const std::string& user, const std::string& log, std::string record,
                           std::function<void(IoResult<std::uint64_t>)> done) = 0;
+  // Lets every node read `user`'s log `log` (`user` is one the node serves).
+  virtual void share_log(const std::string& user, const std::string& log,
+                         std::function<void(IoResult<void>)> done) = 0;
   // Stores `content`; done gets what fetches it again.
   virtual void put_content(std::string content,
                            std::function<void(IoResult<store::PartRef>)> done) = 0;

@@ -6,6 +6,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,8 +25,16 @@ class MemoryMailIo : public MailIo {
   int fetches = 0;                                  // fetch_content calls
   std::map<std::string, std::size_t> records_read;  // by log name
 
+  // Users this node serves; when empty, every user (then every log reads, shared or not).
+  std::set<std::string> served;
+
   void read_log(const std::string& user, const std::string& log, std::uint64_t from,
                 std::function<void(IoResult<std::vector<LogEntry>>)> done) override {
+    if (!served.empty() && !served.contains(user) && !shared_.contains({user, log})) {
+      IoError e{user + " has shared no log " + log, false};
+      e.not_found = true;
+      return later([done, e] { done(e); });
+    }
     std::vector<LogEntry> out;
     const auto& records = logs_[{user, log}];
     for (std::uint64_t i = from; i < records.size() && out.size() < kLogReadPage; ++i) {
@@ -35,8 +44,20 @@ class MemoryMailIo : public MailIo {
     later([done, out = std::move(out)] { done(out); });
   }
 
+  void share_log(const std::string& user, const std::string& log,
+                 std::function<void(IoResult<void>)> done) override {
+    if (!served.empty() && !served.contains(user)) {
+      return later([done, user] { done(IoError{user + " is not served here", false}); });
+    }
+    shared_.insert({user, log});
+    later([done] { done(IoResult<void>()); });
+  }
+
   void append_log(const std::string& user, const std::string& log, std::string record,
                   std::function<void(IoResult<std::uint64_t>)> done) override {
+    if (!served.empty() && !served.contains(user)) {
+      return later([done, user] { done(IoError{user + " is not served here", false}); });
+    }
     if (fail_appends) {
       return later([done] { done(IoError{"the ring is unreachable", true}); });
     }
@@ -106,6 +127,7 @@ class MemoryMailIo : public MailIo {
   }
 
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> logs_;
+  std::set<std::pair<std::string, std::string>> shared_;
   std::map<std::string, std::string> content_;
   std::deque<std::function<void()>> queue_;
 };
