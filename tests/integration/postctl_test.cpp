@@ -316,6 +316,9 @@ class CannedNode : public AdminHandler {
         b->set_blocked(!request.block_sender().unblock());
         break;
       }
+      case admin::AdminRequest::kPlugins:
+      case admin::AdminRequest::kPluginAction:
+      case admin::AdminRequest::kPluginCommand:  // plugins: tests/integration/plugin_test.cpp
       case admin::AdminRequest::KIND_NOT_SET: break;
     }
     reply(std::move(r));
