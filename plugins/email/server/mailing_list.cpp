@@ -71,7 +71,7 @@ void ListDirectory::read(const std::string& address, std::uint64_t from,
   std::weak_ptr<bool> alive = alive_;
   io_.read_log(
       address, std::string(kListMembersLog), from,
-      [this, alive, address, so_far = std::move(so_far),
+      [this, alive, address, from, so_far = std::move(so_far),
        found](IoResult<std::vector<LogEntry>> r) mutable {
         if (alive.expired()) return;
         Entry& e = cache_[address];
@@ -81,8 +81,9 @@ void ListDirectory::read(const std::string& address, std::uint64_t from,
           e.waiters.clear();
           for (auto& w : waiters) w(answer);
         };
+        // A failed page keeps the entry as it was: the next read starts there again.
         if (!r.ok() && !r.error().not_found) return finish(r.error());
-        std::uint64_t next = from_after(r, e.records);
+        const std::uint64_t next = from_after(r, from);
         if (r.ok()) {
           std::vector<MemberChange> changes;
           for (const LogEntry& entry : *r) {
@@ -90,10 +91,7 @@ void ListDirectory::read(const std::string& address, std::uint64_t from,
           }
           (void)apply_member_changes(so_far, changes);  // the writer kept it within bounds
           found = found || !r->empty();
-          if (r->size() >= kLogReadPage) {
-            e.records = next;
-            return read(address, next, std::move(so_far), found);
-          }
+          if (r->size() >= kLogReadPage) return read(address, next, std::move(so_far), found);
         }
         // A log with no record (never written, or not shared) is no list.
         e.records = next;

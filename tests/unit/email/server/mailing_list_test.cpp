@@ -134,5 +134,22 @@ TEST_F(ListDirectoryTest, BadAddressesAndGarbageRecordsAndUnreadableLogs) {
   EXPECT_EQ(**seen, (Names{"carol@example.org"}));
 }
 
+TEST_F(ListDirectoryTest, AReadThatFailsOnALaterPageLosesNothingOfTheEarlierOnes) {
+  const std::size_t count = kLogReadPage + 6;
+  for (std::size_t i = 0; i < count; ++i) {
+    io_.append_log("team@example.org", std::string(kListMembersLog),
+                   "+m" + std::to_string(i) + "@example.org", [](IoResult<std::uint64_t>) {});
+  }
+  io_.run();
+  io_.reads_before_failure = 1;  // the first page reads, the second fails
+  auto failed = members(elsewhere_, "team@example.org");
+  EXPECT_FALSE(failed.ok());
+  auto seen = members(elsewhere_, "team@example.org");
+  ASSERT_TRUE(seen.ok()) << seen.error().message;
+  ASSERT_TRUE(seen->has_value());
+  EXPECT_EQ((*seen)->size(), count);
+  EXPECT_EQ((*seen)->front(), "m0@example.org");
+}
+
 }  // namespace
 }  // namespace post::email

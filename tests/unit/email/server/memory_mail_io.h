@@ -21,6 +21,7 @@ class MemoryMailIo : public MailIo {
   bool deferred = false;
   bool fail_appends = false;
   bool fail_fetches = false;
+  int reads_before_failure = -1;  // when 0, the next read_log fails (once); -1: never
   int puts = 0;                                     // put_content calls
   int fetches = 0;                                  // fetch_content calls
   std::map<std::string, std::size_t> records_read;  // by log name
@@ -34,6 +35,9 @@ class MemoryMailIo : public MailIo {
       IoError e{user + " has shared no log " + log, false};
       e.not_found = true;
       return later([done, e] { done(e); });
+    }
+    if (reads_before_failure >= 0 && reads_before_failure-- == 0) {
+      return later([done] { done(IoError{"the ring is unreachable", true}); });
     }
     std::vector<LogEntry> out;
     const auto& records = logs_[{user, log}];
